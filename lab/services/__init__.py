@@ -1,0 +1,1 @@
+"""Lab services: one module per component, each defining a lab.framework.Service subclass."""
