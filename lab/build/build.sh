@@ -8,8 +8,9 @@
 # place only when complete.
 #
 # usage: lab/build/build.sh [kube|etcd|kwok|traefik|all|paths]...
+#   paths: print KEY=VALUE lines with versions, binary dirs and module source dirs
 # env:   ERPOPS_LAB_CACHE, ERPOPS_K8S_VERSION, ERPOPS_K8S_STAGING_VERSION,
-#        ERPOPS_ETCD_VERSION, ERPOPS_KWOK_VERSION, ERPOPS_TRAEFIK_VERSION,
+#        ERPOPS_ETCD_VERSION, ERPOPS_KWOK_VERSION, ERPOPS_TRAEFIK_VERSION, ERPOPS_CNPG_VERSION,
 #        ERPOPS_LAB_BUILD_P (go build -p, default 2), ERPOPS_LAB_BUILD_TIME=1
 #        (wrap builds in /usr/bin/time -v and keep the report next to the log)
 set -euo pipefail
@@ -20,6 +21,8 @@ K8S_STAGING_VERSION="${ERPOPS_K8S_STAGING_VERSION:-v0.${K8S_VERSION#v1.}}"
 ETCD_VERSION="${ERPOPS_ETCD_VERSION:-v3.6.16}"
 KWOK_VERSION="${ERPOPS_KWOK_VERSION:-v0.8.0}"
 TRAEFIK_VERSION="${ERPOPS_TRAEFIK_VERSION:-v3.6.12}"
+# not built: only its CRD manifests are used (config/crd/bases)
+CNPG_VERSION="${ERPOPS_CNPG_VERSION:-v1.30.0}"
 BUILD_P="${ERPOPS_LAB_BUILD_P:-2}"
 
 export GOTOOLCHAIN=local GOWORK=off CGO_ENABLED=0 GOFLAGS="-trimpath -buildvcs=false"
@@ -180,7 +183,7 @@ build_kwok() {
   log "kwok $v: copying $(copy_replaces "$gomod" "$work" "") replace directives"
   run_build "kwok-resolve" "$work" bash -c "cd '$work' && go get -tool sigs.k8s.io/kwok/cmd/kwok@$v"
   local tmp="$out.tmp.$$"; rm -rf "$tmp"; mkdir -p "$tmp"
-  run_build "kwok-compile" "$work" bash -c "cd '$work' && go build -p $BUILD_P -ldflags '-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$v' -o '$tmp/kwok' sigs.k8s.io/kwok/cmd/kwok"
+  run_build "kwok-compile" "$work" bash -c "cd '$work' && go build -p $BUILD_P -ldflags '-s -w' -o '$tmp/kwok' sigs.k8s.io/kwok/cmd/kwok"
   is_built "$tmp" "kwok:--version" || die "kwok $v: built binary does not answer --version"
   rm -rf "$out"; mv "$tmp" "$out"
   log "kwok $v: ready in $out"
@@ -203,13 +206,20 @@ build_traefik() {
   log "traefik $v: ready in $out"
 }
 
-# print KEY=PATH lines for the binaries' directories (used by lab/services)
+# src_of MODULE@VERSION : source dir of a module (downloaded on first use, offline after)
+src_of() { (cd "$CACHE" && dir_of "$1"); }
+
+# print KEY=PATH lines (read by lab/services): binary directories and the module
+# sources the lab takes data from (Traefik CRDs/RBAC, CloudNativePG CRDs)
 print_paths() {
-  printf 'KUBE_BIN=%s\nETCD_BIN=%s\nKWOK_BIN=%s\nTRAEFIK_BIN=%s\nKWOK_SRC=%s\nTRAEFIK_SRC=%s\n' \
+  printf 'K8S_VERSION=%s\nETCD_VERSION=%s\nKWOK_VERSION=%s\nTRAEFIK_VERSION=%s\nCNPG_VERSION=%s\n' \
+    "$K8S_VERSION" "$ETCD_VERSION" "$KWOK_VERSION" "$TRAEFIK_VERSION" "$CNPG_VERSION"
+  printf 'KUBE_BIN=%s\nETCD_BIN=%s\nKWOK_BIN=%s\nTRAEFIK_BIN=%s\n' \
     "$(bindir kube "$K8S_VERSION")" "$(bindir etcd "$ETCD_VERSION")" \
-    "$(bindir kwok "$KWOK_VERSION")" "$(bindir traefik "$TRAEFIK_VERSION")" \
-    "$(go env GOMODCACHE)/sigs.k8s.io/kwok@$KWOK_VERSION" \
-    "$(go env GOMODCACHE)/github.com/traefik/traefik/v3@$TRAEFIK_VERSION"
+    "$(bindir kwok "$KWOK_VERSION")" "$(bindir traefik "$TRAEFIK_VERSION")"
+  printf 'TRAEFIK_SRC=%s\nCNPG_SRC=%s\n' \
+    "$(src_of "github.com/traefik/traefik/v3@$TRAEFIK_VERSION")" \
+    "$(src_of "github.com/cloudnative-pg/cloudnative-pg@$CNPG_VERSION")"
 }
 
 main() {
