@@ -266,6 +266,6 @@ def parse(text):
             continue
         if current is None or "=" not in line:
             raise OdooConfError("odoo.conf line %d is not inside a section or has no '=': %r" % (lineno, raw))
-        key, _, value = line.partition("=")
+        key, dummy, value = line.partition("=")
         current[key.strip()] = value.strip()
     return sections
