@@ -222,17 +222,28 @@ print_paths() {
     "$(src_of "github.com/cloudnative-pg/cloudnative-pg@$CNPG_VERSION")"
 }
 
+# locked COMPONENT : build one component while holding its lock, so two `lab up`
+# runs (or a manual build) never share a build directory; the second waits and
+# then finds the binaries cached
+locked() {
+  local lock="$CACHE/build/$1.lock" fd
+  exec {fd}>"$lock"
+  if ! flock -n "$fd"; then
+    log "$1: another build is running, waiting for it ($lock)"
+    flock "$fd"
+  fi
+  "build_$1"
+  exec {fd}>&-
+}
+
 main() {
   [[ $# -gt 0 ]] || set -- all
   mkdir -p "$CACHE/bin" "$CACHE/build"
   local c
   for c in "$@"; do
     case $c in
-      kube) build_kube ;;
-      etcd) build_etcd ;;
-      kwok) build_kwok ;;
-      traefik) build_traefik ;;
-      all) build_etcd; build_kube; build_kwok; build_traefik ;;
+      kube|etcd|kwok|traefik) locked "$c" ;;
+      all) locked etcd; locked kube; locked kwok; locked traefik ;;
       paths) print_paths ;;
       *) die "unknown component '$c' (kube|etcd|kwok|traefik|all|paths)" ;;
     esac

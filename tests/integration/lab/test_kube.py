@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
+from kubernetes.dynamic import DynamicClient
 
 pytestmark = [pytest.mark.lab, pytest.mark.kube]
 
@@ -108,13 +109,12 @@ def test_failing_stage_rollout_times_out_with_reason(
 
 
 def test_server_side_apply_conflict_is_reported(kube_api: client.ApiClient, namespace: str) -> None:
-    core = client.CoreV1Api(kube_api)
+    configmaps = DynamicClient(kube_api).resources.get(api_version="v1", kind="ConfigMap")
 
-    def apply(manager: str, value: str, force: bool = False) -> client.V1ConfigMap:
-        body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "odoo-conf"},
+    def apply(manager: str, value: str, force: bool = False) -> Any:
+        body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "odoo-conf", "namespace": namespace},
                 "data": {"workers": value}}
-        return core.patch_namespaced_config_map("odoo-conf", namespace, body, field_manager=manager,
-                                                force=force, _content_type="application/apply-patch+yaml")
+        return configmaps.server_side_apply(body=body, field_manager=manager, force_conflicts=force)
 
     apply("erpops-a", "4")
     with pytest.raises(ApiException) as err:
@@ -122,9 +122,9 @@ def test_server_side_apply_conflict_is_reported(kube_api: client.ApiClient, name
     assert err.value.status == 409
     status = json.loads(err.value.body)
     assert status["reason"] == "Conflict"
-    assert 'conflict with "erpops-a"' in status["message"] and ".data.workers" in status["message"]
+    assert 'conflict with "erpops-a"' in status["message"] and ".data.workers" in status["message"], status
     # forcing takes the field over, and the managed fields say who owns it now
-    cm = apply("erpops-b", "8", force=True)
-    assert cm.data["workers"] == "8"
-    owners = {m.manager for m in cm.metadata.managed_fields if "f:workers" in json.dumps(m.fields_v1)}
+    cm = apply("erpops-b", "8", force=True).to_dict()
+    assert cm["data"]["workers"] == "8"
+    owners = {m["manager"] for m in cm["metadata"]["managedFields"] if "f:workers" in json.dumps(m["fieldsV1"])}
     assert owners == {"erpops-b"}
