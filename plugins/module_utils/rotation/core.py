@@ -62,6 +62,11 @@ class Store:
         """The current credential, or ``None`` if the store has none yet."""
         raise NotImplementedError
 
+    def last_rotated(self) -> datetime.datetime | None:
+        """When the current credential was created (``None``: no credential or unknown)."""
+        current = self.read_current()
+        return current.rotated_at if current is not None else None
+
     def put_pending(self, value: dict) -> str:
         """Record ``value`` as pending; returns its version id. Never makes it current."""
         raise NotImplementedError

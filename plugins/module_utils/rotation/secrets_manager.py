@@ -22,6 +22,7 @@ from ansible_collections.erpops.odoo.plugins.module_utils.rotation.core import R
 
 try:
     import boto3
+    from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
     HAS_BOTO3 = True
 except ImportError:  # pragma: no cover - reported by the module
@@ -35,7 +36,9 @@ def client(endpoint_url: str | None = None, region: str | None = None):
     if not HAS_BOTO3:
         raise RotationError("boto3 is required for the Secrets Manager store")
     return boto3.client("secretsmanager", endpoint_url=endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None,
-                        region_name=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+                        region_name=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+                        config=Config(retries={"mode": "standard", "max_attempts": 6}, connect_timeout=10,
+                                      read_timeout=30))
 
 
 def _err(what: str, exc: Exception) -> RotationError:
@@ -87,6 +90,21 @@ class SecretsManagerStore(Store):
         if not isinstance(value, dict):
             raise RotationError("secret %s: AWSCURRENT is not a JSON object" % self.secret_id)
         return StoredCredential(value=value, version=resp["VersionId"], rotated_at=resp.get("CreatedDate"))
+
+    def last_rotated(self):
+        """CreatedDate of the AWSCURRENT version, without fetching the secret value."""
+        version = self._version_of(CURRENT)
+        if version is None:
+            return None
+        try:
+            pages = self.sm.get_paginator("list_secret_version_ids").paginate(SecretId=self.secret_id)
+            for page in pages:
+                for v in page.get("Versions", []):
+                    if v.get("VersionId") == version:
+                        return v.get("CreatedDate")
+        except (ClientError, BotoCoreError) as exc:
+            raise _err("list_secret_version_ids %s" % self.secret_id, exc)
+        return None
 
     # -- writes ----------------------------------------------------------------------------------------
     def put_pending(self, value: dict) -> str:
