@@ -30,6 +30,7 @@ LABEL_COMPONENT = "app.kubernetes.io/component"
 LABEL_RELEASES = "erpops.io/release-history"
 ANN_CONFIG_HASH = "erpops.io/config-hash"
 ANN_IMAGE_DIGEST = "erpops.io/image-digest"
+ANN_HOSTNAMES = "erpops.io/hostnames"
 CONF_PATH = "/etc/odoo/odoo.conf"
 
 # (apiVersion, kind, namespaced) of everything render() can produce, in apply order.
@@ -459,7 +460,10 @@ def _ingress(s: dict[str, Any], n: dict[str, str]) -> list[dict[str, Any]]:
         route_spec["tls"] = {"certResolver": tls["cert_resolver"]}
     elif tls["mode"] in ("cert-manager", "secret"):
         route_spec["tls"] = {"secretName": tls["secret_name"]}
-    out.append(_obj(api, "IngressRoute", _meta(s, n["route"], "ingress"), spec=route_spec))
+    meta = _meta(s, n["route"], "ingress")
+    # the hostnames an instance claims, read back to refuse a hostname used by two tenants
+    meta.setdefault("annotations", {})[ANN_HOSTNAMES] = ",".join(s["hostnames"])
+    out.append(_obj(api, "IngressRoute", meta, spec=route_spec))
     if secure and ing["http_entrypoints"]:
         out.append(_obj(api, "IngressRoute", _meta(s, n["route_http"], "ingress"), spec={
             "entryPoints": list(ing["http_entrypoints"]),
