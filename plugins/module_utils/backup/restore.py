@@ -174,6 +174,8 @@ def run_restore(req: RestoreRequest, check_mode: bool = False) -> dict[str, Any]
         result: dict[str, Any] = {
             "changed": True, "backup_id": backup_id, "target_db": req.target_db, "manifest": man,
             "replaced_existing": db_exists, "source": "s3://%s/%s" % (req.s3.bucket, base),
+            # the recovery point: how old the restored data is (RPO actually achieved by this backup)
+            "backup_age_seconds": round((mf.utcnow() - mf.parse_iso(er["finished_at"])).total_seconds(), 1),
         }
         if check_mode:
             for p in parts.values():

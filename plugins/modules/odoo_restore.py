@@ -1,0 +1,165 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: erpops.odoo contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: odoo_restore
+short_description: Restore, verify and validate an Odoo backup made by odoo_backup
+version_added: 0.1.0
+description:
+  - Downloads every part of a backup (the latest complete one, or O(backup_id)) and checks its size and SHA-256
+    against the manifest B(before) touching the target. A corrupted or truncated part fails here, with nothing
+    changed.
+  - Restores into a new database. An existing target database or non-empty filestore directory is refused
+    unless O(overwrite=true); then the existing one is renamed aside and dropped only after the restored copy
+    validated, else the restored copy is dropped and the old one renamed back.
+  - Restores the filestore to O(filestore_dir) (or C(<data_dir>/filestore/<target_db>)).
+  - Validates - row counts of the key tables and the filestore tree digest equal the manifest, every key table
+    is readable.
+  - O(neutralize=true) applies the SQL neutralization for staging copies (outgoing and incoming mail servers
+    off, scheduled actions off, C(database.is_neutralized=true)) after validation, and checks it took effect.
+    On Kubernetes prefer the image's C(odoo-bin neutralize) as a Job (see docs/runbooks/restore.md).
+author:
+  - erpops platform team
+extends_documentation_fragment:
+  - erpops.odoo.backup_database
+  - erpops.odoo.backup_storage
+attributes:
+  check_mode:
+    support: full
+    description: Reads the manifest, checks that every part exists with its size and whether the target exists;
+      downloads and changes nothing.
+  diff_mode:
+    support: full
+    description: Shows the target database before (existing or not) and after (restored from which backup).
+  platform:
+    platforms: posix
+    support: full
+options:
+  target_db:
+    description: Database to restore into (may differ from the source, e.g. a staging or scratch database).
+    type: str
+    required: true
+  backup_id:
+    description: Backup to restore; default is the newest complete backup of O(tenant).
+    type: str
+  overwrite:
+    description: Replace an existing target (kept renamed until the restore validated).
+    type: bool
+    default: false
+  keep_old:
+    description: With O(overwrite), keep the replaced database/filestore renamed instead of dropping it.
+    type: bool
+    default: false
+  owner:
+    description: Role owning the restored database and its objects (C(pg_restore --no-owner --role)).
+    type: str
+  jobs:
+    description: Parallel C(pg_restore) jobs.
+    type: int
+    default: 2
+  filestore_dir:
+    description: Filestore directory of the restored database.
+    type: path
+  data_dir:
+    description: Odoo C(data_dir); the filestore goes to C(<data_dir>/filestore/<target_db>).
+    type: path
+  neutralize:
+    description: Neutralize the restored database (for staging copies of production).
+    type: bool
+    default: false
+  work_dir:
+    description: Scratch directory for the downloaded parts (needs room for the dump and the filestore tar).
+    type: path
+seealso:
+  - module: erpops.odoo.odoo_backup
+"""
+
+EXAMPLES = r"""
+- name: Restore the latest production backup as a neutralized staging copy
+  erpops.odoo.odoo_restore:
+    bucket: erpops-backups
+    tenant: acme
+    target_db: acme_staging
+    data_dir: /var/lib/odoo
+    overwrite: true
+    neutralize: true
+    owner: odoo
+
+- name: Restore a given backup into a new database
+  erpops.odoo.odoo_restore:
+    bucket: erpops-backups
+    tenant: acme
+    backup_id: 20261203T020000Z-1a2b3c
+    target_db: acme_restored
+    filestore_dir: /var/lib/odoo/filestore/acme_restored
+"""
+
+RETURN = r"""
+backup_id:
+  description: The backup restored.
+  returned: always
+  type: str
+target_db:
+  description: The database restored into.
+  returned: always
+  type: str
+manifest:
+  description: The backup's manifest.
+  returned: always
+  type: dict
+replaced_existing:
+  description: Whether an existing target was replaced (or would be, in check mode).
+  returned: always
+  type: bool
+backup_age_seconds:
+  description: Age of the restored data (time since the backup finished) - the achieved recovery point.
+  returned: always
+  type: float
+validation:
+  description: Row counts, tables checked, filestore digest and neutralization state (null in check mode).
+  returned: always
+  type: dict
+timings:
+  description: Seconds spent downloading and verifying, restoring and validating, and in total.
+  returned: success and not check mode
+  type: dict
+old_database:
+  description: Name of the replaced database kept with O(keep_old).
+  returned: success and not check mode
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.erpops.odoo.plugins.module_utils.backup import args
+from ansible_collections.erpops.odoo.plugins.module_utils.backup.errors import BackupError
+from ansible_collections.erpops.odoo.plugins.module_utils.backup.restore import RestoreRequest, run_restore
+
+
+def main():
+    module = AnsibleModule(argument_spec=args.restore_argument_spec(), supports_check_mode=True)
+    p = module.params
+    try:
+        req = RestoreRequest(
+            conn=args.pg_conn(p), s3=args.s3_settings(p), tenant=p["tenant"], target_db=p["target_db"],
+            backup_id=p["backup_id"], overwrite=p["overwrite"], keep_old=p["keep_old"], owner=p["owner"],
+            jobs=p["jobs"], filestore_dir=args.filestore_dir(p, p["target_db"]), neutralize=p["neutralize"],
+            work_dir=p["work_dir"])
+        result = run_restore(req, check_mode=module.check_mode)
+    except BackupError as exc:
+        module.fail_json(msg=str(exc), kind=exc.kind, changed=False, **exc.details)
+    result["diff"] = {"before": {"target_db": p["target_db"], "exists": result["replaced_existing"]},
+                      "after": {"target_db": p["target_db"], "exists": True, "backup_id": result["backup_id"]}}
+    if not module._diff:
+        result.pop("diff")
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
