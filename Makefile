@@ -61,7 +61,7 @@ checks: venv
 
 ansible-lint: deps
 	@echo "[lint] ansible-lint --profile production"
-	@PATH=$(VENV)/bin:$$PATH $(VENV)/bin/ansible-lint --profile production --offline -q
+	@NO_COLOR=1 PATH=$(VENV)/bin:$$PATH $(VENV)/bin/ansible-lint --profile production --offline -q -f pep8
 
 lint: ruff checks ansible-lint
 
