@@ -158,7 +158,9 @@ class SecretsManagerStore(Store):
         if old is not None:
             kwargs["RemoveFromVersionId"] = old
         try:
-            self.sm.update_secret_version_stage(**kwargs)
+            # the first version of a new secret is already AWSCURRENT (Secrets Manager does that itself)
+            if old != version:
+                self.sm.update_secret_version_stage(**kwargs)
         except (ClientError, BotoCoreError) as exc:
             raise _err("moving AWSCURRENT of %s" % self.secret_id, exc)
         self._created = False
