@@ -102,8 +102,8 @@ class Sizes:
         db_mb = max(1.0, size_mb * 2 / 3)
         fs_mb = max(0.25, size_mb / 3)
         file_kb = 48
-        return cls(partners=int(db_mb * 140), moves=int(db_mb * 260), lines_per_move=4,
-                   messages=int(db_mb * 350), projects=max(5, int(db_mb / 2)), tasks=int(db_mb * 120),
+        return cls(partners=int(db_mb * 260), moves=int(db_mb * 500), lines_per_move=4,
+                   messages=int(db_mb * 650), projects=max(5, int(db_mb / 2)), tasks=int(db_mb * 220),
                    files=max(4, int(fs_mb * 1024 / file_kb)), file_kb=file_kb)
 
 
@@ -123,9 +123,9 @@ def populate(conn: psycopg.Connection, s: Sizes) -> None:
         "INSERT INTO res_partner (name, display_name, company_id, ref, email, phone, street, city, zip, vat, "
         "is_company, comment, create_date, write_date) "
         "SELECT 'Partner ' || g, 'Partner ' || g, 1 + g % 3, 'P' || lpad(g::text, 7, '0'), "
-        "'partner' || g || '@example.invalid', '+41 44 ' || lpad((g * 7919 % 10000000)::text, 7, '0'), "
+        "'partner' || g || '@example.invalid', '+41 44 ' || lpad((g::bigint * 7919 % 10000000)::text, 7, '0'), "
         "g || ' Baustrasse', (ARRAY['Zürich','Basel','Bern','Genève','Lausanne'])[1 + g % 5], "
-        "lpad((1000 + g % 9000)::text, 4, '0'), 'CHE-' || lpad((g * 104729 % 1000000000)::text, 9, '0'), "
+        "lpad((1000 + g % 9000)::text, 4, '0'), 'CHE-' || lpad((g::bigint * 104729 % 1000000000)::text, 9, '0'), "
         "g % 4 = 0, md5(g::text) || ' site notes ' || md5((g * 3)::text), "
         "now() - (g % 1000) * interval '1 day', now() FROM generate_series(1, %s) g", (s.partners,))
     run("UPDATE res_company SET partner_id = id")

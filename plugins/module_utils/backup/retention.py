@@ -101,25 +101,21 @@ def plan(entries: Sequence[BackupEntry], policy: Policy, now: datetime.datetime)
 
 
 def _locked(client: Any, bucket: str, key: str, version_id: str | None, now: datetime.datetime) -> str | None:
-    """Why a version cannot be deleted (retention or legal hold), or None."""
+    """Why a version cannot be deleted (retention or legal hold), or None; from HEAD's object-lock fields."""
     kw: dict[str, Any] = {"Bucket": bucket, "Key": key}
     if version_id:
         kw["VersionId"] = version_id
     try:
-        ret = client.get_object_retention(**kw).get("Retention") or {}
-        until = ret.get("RetainUntilDate")
-        if until is not None and until > now:
-            return "retention %s until %s" % (ret.get("Mode"), mf.iso(until))
+        head = client.head_object(**kw)
     except Exception as exc:  # noqa: BLE001
-        if "NoSuchObjectLockConfiguration" not in str(exc) and "ObjectLockConfigurationNotFound" not in str(exc):
-            raise storage_error("get_object_retention", key, exc)
-    try:
-        hold = client.get_object_legal_hold(**kw).get("LegalHold") or {}
-        if hold.get("Status") == "ON":
-            return "legal hold"
-    except Exception as exc:  # noqa: BLE001
-        if "NoSuchObjectLockConfiguration" not in str(exc) and "ObjectLockConfigurationNotFound" not in str(exc):
-            raise storage_error("get_object_legal_hold", key, exc)
+        if "404" in str(exc) or "405" in str(exc) or "MethodNotAllowed" in str(exc):
+            return None  # a delete marker: nothing stored, nothing locked
+        raise storage_error("head_object", key, exc)
+    until = head.get("ObjectLockRetainUntilDate")
+    if until is not None and until > now:
+        return "%s retention until %s" % (head.get("ObjectLockMode") or "object-lock", mf.iso(until))
+    if head.get("ObjectLockLegalHoldStatus") == "ON":
+        return "legal hold"
     return None
 
 
