@@ -96,15 +96,18 @@ class SecretsManagerStore(Store):
         version = self._version_of(CURRENT)
         if version is None:
             return None
+        kwargs = {"SecretId": self.secret_id}
         try:
-            pages = self.sm.get_paginator("list_secret_version_ids").paginate(SecretId=self.secret_id)
-            for page in pages:
+            while True:
+                page = self.sm.list_secret_version_ids(**kwargs)
                 for v in page.get("Versions", []):
                     if v.get("VersionId") == version:
                         return v.get("CreatedDate")
+                if not page.get("NextToken"):
+                    return None
+                kwargs["NextToken"] = page["NextToken"]
         except (ClientError, BotoCoreError) as exc:
             raise _err("list_secret_version_ids %s" % self.secret_id, exc)
-        return None
 
     # -- writes ----------------------------------------------------------------------------------------
     def put_pending(self, value: dict) -> str:
