@@ -190,3 +190,13 @@ def test_release_notes(approvals) -> None:
     md = render_release_notes(glass)
     assert "| Gate decision | ALLOWED (break-glass, post-review required) |" in md
     assert "- Reason: INC-981 invoices cannot be posted" in md and "- not recorded" in md
+
+
+def test_example_policy_is_valid() -> None:
+    from pathlib import Path
+
+    import yaml
+    repo = Path(__file__).resolve().parents[5]
+    policy = gate.load_policy(yaml.safe_load((repo / "inventories/examples/governance/policy.yml").read_text()))
+    assert sorted(policy.calendars) == ["acme-de", "bauhaus-us", "default"]
+    assert policy.tenants["acme"] == "acme-de"
