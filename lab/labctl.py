@@ -9,6 +9,7 @@ reverse order and checks no process is left; ``status`` reports each service.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import sys
 import time
 from pathlib import Path
@@ -26,6 +27,16 @@ def cmd_up(lab: Lab, names: list[str]) -> None:
         if svc.healthy(lab):
             log(f"{name}: already running")
             continue
+        if any(lab.alive(pid) for pid in lab.pids(name).values()):
+            # Alive but not answering: slow under load or still starting. Restarting it would throw
+            # away its state (moto keeps everything in memory), so give it time first.
+            log(f"{name}: running but not healthy yet, waiting up to {svc.start_timeout:.0f}s")
+            try:
+                lab.wait_until(lambda s=svc: s.healthy(lab), svc.start_timeout, f"{name} to answer")
+                log(f"{name}: healthy")
+                continue
+            except LabError:
+                log(f"{name}: not healthy, restarting")
         log(f"{name}: starting")
         t0 = time.monotonic()
         try:
@@ -77,6 +88,10 @@ def main() -> None:
     ap.add_argument("services", nargs="*")
     args = ap.parse_args()
     lab = Lab()
+    # One lab command at a time: concurrent `up`s (parallel test runs) must not race on start/stop.
+    lock = open(lab.root / ".lock", "w")  # noqa: SIM115 - held for the life of the process
+    if args.action in ("up", "down"):
+        fcntl.flock(lock, fcntl.LOCK_EX)
     try:
         if args.action == "up":
             cmd_up(lab, args.services)

@@ -31,7 +31,7 @@ class S3(Service):
         if not port_open(PORT):
             return False
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/moto-api/data.json", timeout=2) as r:
+            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/moto-api/data.json", timeout=5) as r:
                 return r.status == 200
         except (urllib.error.URLError, OSError):
             return False
