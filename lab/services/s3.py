@@ -31,8 +31,9 @@ class S3(Service):
         if not port_open(PORT):
             return False
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/moto-api/data.json", timeout=5) as r:
-                return r.status == 200
+            # ListBuckets: cheap, unlike /moto-api/data.json which serialises moto's whole state
+            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/", timeout=5) as r:  # noqa: S310 - fixed loopback URL
+                return r.status == 200 and b"ListAllMyBucketsResult" in r.read()
         except (urllib.error.URLError, OSError):
             return False
 
