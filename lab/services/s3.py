@@ -32,7 +32,7 @@ class S3(Service):
             return False
         try:
             # ListBuckets: cheap, unlike /moto-api/data.json which serialises moto's whole state
-            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/", timeout=5) as r:  # noqa: S310 - fixed loopback URL
+            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/", timeout=5) as r:
                 return r.status == 200 and b"ListAllMyBucketsResult" in r.read()
         except (urllib.error.URLError, OSError):
             return False
