@@ -266,6 +266,6 @@ def parse(text):
             continue
         if current is None or "=" not in line:
             raise OdooConfError("odoo.conf line %d is not inside a section or has no '=': %r" % (lineno, raw))
-        key, dummy, value = line.partition("=")
+        key, value = line.split("=", 1)
         current[key.strip()] = value.strip()
     return sections
