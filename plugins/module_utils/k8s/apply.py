@@ -138,9 +138,18 @@ def to_yaml(obj: Any) -> str:
         return ""
     try:
         import yaml  # noqa: PLC0415 - optional, present wherever Ansible runs
-        return yaml.safe_dump(obj, default_flow_style=False, sort_keys=True)
     except ImportError:  # pragma: no cover
         return json.dumps(obj, indent=2, sort_keys=True) + "\n"
+
+    class _Dumper(yaml.SafeDumper):
+        pass
+
+    def _str(dumper: Any, data: str) -> Any:
+        style = "|" if "\n" in data and not data.endswith(" ") else None  # odoo.conf stays readable
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+    _Dumper.add_representer(str, _str)
+    return yaml.dump(obj, Dumper=_Dumper, default_flow_style=False, sort_keys=True)
 
 
 def diff_entry(before: dict[str, Any] | None, after: dict[str, Any] | None, name: str) -> dict[str, str]:
@@ -436,11 +445,11 @@ def rollout_state(dep: dict[str, Any]) -> tuple[bool, str | None]:
     """(rolled out?, reason when stuck) like ``kubectl rollout status``."""
     spec, st, meta = dep.get("spec") or {}, dep.get("status") or {}, dep["metadata"]
     want = spec.get("replicas", 1)
+    if (st.get("observedGeneration") or 0) < meta.get("generation", 0):
+        return False, None  # the controller has not seen this spec yet: its conditions are stale
     for c in st.get("conditions") or []:
         if c.get("type") == "Progressing" and c.get("status") == "False":
             return False, "%s: %s" % (c.get("reason"), c.get("message"))
-    if (st.get("observedGeneration") or 0) < meta.get("generation", 0):
-        return False, None
     done = ((st.get("updatedReplicas") or 0) == want and (st.get("readyReplicas") or 0) == want
             and (st.get("availableReplicas") or 0) == want and (st.get("replicas") or 0) == want)
     return done, None
@@ -461,5 +470,7 @@ def _summary(report: dict[str, Any]) -> str:
             parts.append("pod %s: container %s %s %s: %s" % (p["pod"], c["name"], c["state"], c["reason"],
                                                              c["message"]))
         if not p["containers"]:
-            parts.append("pod %s: phase %s %s" % (p["pod"], p["phase"], p.get("reason") or ""))
+            cond = next(iter(p["conditions"]), {})
+            parts.append("pod %s: phase %s%s" % (p["pod"], p["phase"], (" %s %s: %s" % (
+                cond.get("type"), cond.get("reason"), cond.get("message"))) if cond else ""))
     return ("; " + "; ".join(parts[:6])) if parts else ""

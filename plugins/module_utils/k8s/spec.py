@@ -319,7 +319,8 @@ def normalize(raw: dict[str, Any]) -> dict[str, Any]:
     chk = _Checker(tenant)
     chk.dns_label("tenant", tenant, max_len=30)
     _unknown_keys(chk, "", raw, DEFAULTS)
-    s = deep_merge(DEFAULTS, {k: v for k, v in raw.items() if v is not None})
+    # unset top-level options (None, or "" from role variables) keep their defaults
+    s = deep_merge(DEFAULTS, {k: v for k, v in raw.items() if v is not None and v != ""})
     # parameter-style inputs (Ansible) may carry None for unset nested options: restore defaults
     s = _fill_none(s, DEFAULTS)
 
