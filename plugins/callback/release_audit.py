@@ -277,9 +277,8 @@ class CallbackModule(CallbackBase):
                 if facts.get(key) is not None:
                     self.play["known"][key] = _native(facts[key])
         if task.action.split(".")[-1] == "release_gate" and isinstance(data, dict) and "allowed" in data:
-            self.play["gate_from_module"] = _native({k: data.get(k) for k in (*GATE_KEYS, "approvals",
-                                                                                "rejected_approvals", "change",
-                                                                                "freezes")})
+            keys = (*GATE_KEYS, "approvals", "rejected_approvals", "change", "freezes")
+            self.play["gate_from_module"] = _native({k: data.get(k) for k in keys})
 
     def _record(self, outcome):
         play = self.play
@@ -342,8 +341,9 @@ class CallbackModule(CallbackBase):
                 self._s3 = boto3.client("s3", endpoint_url=self.get_option("s3_endpoint_url") or None,
                                         region_name=self.get_option("s3_region") or None)
             stamp = record["recorded_at"]
-            key = "%s%s/%s-%s-%d.json" % (self.get_option("s3_prefix") or "", stamp[:10].replace("-", "/"),
-                                           stamp.replace(":", ""), record["run_id"], record["play"]["index"])
+            key = "%s%s/%s-%s-%d.json" % (
+                self.get_option("s3_prefix") or "", stamp[:10].replace("-", "/"),
+                stamp.replace(":", ""), record["run_id"], record["play"]["index"])
             body = json.dumps(record, sort_keys=True, default=str).encode("utf-8")
             self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
         except Exception as exc:  # noqa: BLE001 - the audit copy must never break a release

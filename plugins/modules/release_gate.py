@@ -304,8 +304,8 @@ def run_module(module):
     decision["release_notes"] = render_release_notes(decision, params["business_impact"], params["rollback_point"])
     result = dict(changed=False, diff={}, **decision)
     if not decision["allowed"] and params["fail_on_deny"]:
-        module.fail_json(msg="release gate denied %s: %s" % (decision["change"].get("id"),
-                                                            "; ".join(decision["reasons"])), **result)
+        module.fail_json(msg="release gate denied %s: %s" % (
+            decision["change"].get("id"), "; ".join(decision["reasons"])), **result)
     module.exit_json(**result)
 
 

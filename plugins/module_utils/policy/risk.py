@@ -235,8 +235,8 @@ def classify(change, rules=None, base="low"):
         else:
             level = min(level + rule.arg, len(RISK_CLASSES) - 1)
         verb = {"at_least": "at least %s", "set": "set to %s", "escalate": "escalate by %s"}[rule.action]
-        reasons.append("rule '%s' (%s): %s -> %s" % (rule.name, verb % rule.arg, RISK_CLASSES[before],
-                                                      RISK_CLASSES[level]))
+        reasons.append("rule '%s' (%s): %s -> %s" % (
+            rule.name, verb % rule.arg, RISK_CLASSES[before], RISK_CLASSES[level]))
         if rule.stop:
             break
     return Classification(RISK_CLASSES[level], tuple(reasons))

@@ -81,13 +81,13 @@ class PasswordPolicy:
             if minimum and not alphabet:
                 raise RotationError("password policy: class %s requires %d characters but exclude removes all of it"
                                     % (name, minimum))
-        if sum(m for _, _, m in classes) > self.length:
+        if sum(m for _name, _chars, m in classes) > self.length:
             raise RotationError("password policy: the class minimums add up to more than length %d" % self.length)
         if len(self.alphabet()) < 10:
             raise RotationError("password policy: fewer than 10 usable characters remain after exclusions")
 
     def alphabet(self) -> str:
-        return "".join(sorted({c for _, a, _ in self.classes() for c in a}))
+        return "".join(sorted({c for _name, a, _min in self.classes() for c in a}))
 
     @classmethod
     def from_params(cls, params: dict | None) -> PasswordPolicy:
@@ -106,10 +106,10 @@ def generate_password(policy: PasswordPolicy | None = None) -> str:
     policy = policy or PasswordPolicy()
     policy.validate()
     chars = []
-    for _, alphabet, minimum in policy.classes():
-        chars.extend(secrets.choice(alphabet) for _ in range(minimum))
+    for _name, alphabet, minimum in policy.classes():
+        chars.extend(secrets.choice(alphabet) for _i in range(minimum))
     alphabet = policy.alphabet()
-    chars.extend(secrets.choice(alphabet) for _ in range(policy.length - len(chars)))
+    chars.extend(secrets.choice(alphabet) for _i in range(policy.length - len(chars)))
     secrets.SystemRandom().shuffle(chars)
     return "".join(chars)
 
@@ -118,4 +118,4 @@ def satisfies(password: str, policy: PasswordPolicy) -> bool:
     """True if ``password`` could have been produced under ``policy`` (used by tests and the test step)."""
     if len(password) != policy.length or not set(password) <= set(policy.alphabet()):
         return False
-    return all(sum(c in alphabet for c in password) >= minimum for _, alphabet, minimum in policy.classes())
+    return all(sum(c in alphabet for c in password) >= minimum for _name, alphabet, minimum in policy.classes())

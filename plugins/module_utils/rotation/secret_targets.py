@@ -54,7 +54,7 @@ class OdooMasterPassword(Target):
             self._vault_version = self.vault.put_pending({"password": secret})
 
     def test(self, plan: dict, value: dict, secret: str) -> None:
-        rounds, _, _ = parse_hash(value["admin_passwd"])
+        rounds, _salt, _digest = parse_hash(value["admin_passwd"])
         if rounds != self.rounds or not verify_master_password(secret, value["admin_passwd"]):
             raise RotationError("the new admin_passwd hash does not verify")
 
