@@ -21,7 +21,7 @@ options:
   login_user:
     description:
       - Role used for dumps and restores; defaults to C(PGUSER).
-      - Backups need read access to every table; restores need C(CREATEDB) and, with O(overwrite), ownership of
+      - Backups need read access to every table; restores need C(CREATEDB) and, with C(overwrite), ownership of
         the existing database (or superuser).
     type: str
   login_password:

@@ -25,7 +25,7 @@ description:
   - With O(odoo_zip), also writes C(odoo.zip) in Odoo's own backup format (C(dump.sql) from
     C(pg_dump --no-owner), C(filestore/), C(manifest.json)) that Odoo's database manager can restore.
 author:
-  - erpops platform team
+  - erpops platform team (@erpops)
 extends_documentation_fragment:
   - erpops.odoo.backup_database
   - erpops.odoo.backup_storage
@@ -39,6 +39,7 @@ attributes:
   platform:
     platforms: posix
     support: full
+    description: Runs where the database client binaries and the storage are reachable (often the controller).
 options:
   db_name:
     description: Database to back up.

@@ -24,7 +24,7 @@ description:
     touched and is reported in RV(locked).
   - Check mode is the dry-run listing.
 author:
-  - erpops platform team
+  - erpops platform team (@erpops)
 extends_documentation_fragment:
   - erpops.odoo.backup_storage
 attributes:
@@ -37,6 +37,7 @@ attributes:
   platform:
     platforms: posix
     support: full
+    description: Runs where the database client binaries and the storage are reachable (often the controller).
 options:
   daily:
     description: Days to keep one backup of.

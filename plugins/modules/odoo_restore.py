@@ -25,7 +25,7 @@ description:
     off, scheduled actions off, C(database.is_neutralized=true)) after validation, and checks it took effect.
     On Kubernetes prefer the image's C(odoo-bin neutralize) as a Job (see docs/runbooks/restore.md).
 author:
-  - erpops platform team
+  - erpops platform team (@erpops)
 extends_documentation_fragment:
   - erpops.odoo.backup_database
   - erpops.odoo.backup_storage
@@ -40,6 +40,7 @@ attributes:
   platform:
     platforms: posix
     support: full
+    description: Runs where the database client binaries and the storage are reachable (often the controller).
 options:
   target_db:
     description: Database to restore into (may differ from the source, e.g. a staging or scratch database).
@@ -53,7 +54,7 @@ options:
     type: bool
     default: false
   keep_old:
-    description: With O(overwrite), keep the replaced database/filestore renamed instead of dropping it.
+    description: With C(overwrite), keep the replaced database/filestore renamed instead of dropping it.
     type: bool
     default: false
   owner:

@@ -82,7 +82,6 @@ def _run_dump_to(argv: list[str], env: dict[str, str], sink: Any, what: str) -> 
         except OSError as exc:
             raise BackupError("cannot run %s: %s" % (argv[0], exc), kind="dump")
         try:
-            assert proc.stdout is not None
             copy_stream(proc.stdout, sink)
         except BaseException:
             proc.kill()
@@ -290,4 +289,3 @@ def _cleanup_incomplete(client: Any, bucket: str, base: str) -> None:
             client.delete_object(Bucket=bucket, Key=o["Key"])
     except Exception:  # noqa: BLE001, S110
         pass
-

@@ -60,7 +60,7 @@ def select(backups: Sequence[tuple[str, datetime.datetime]], policy: Policy) -> 
     if not ordered:
         return keep
     keep.setdefault(ordered[0][0], []).append("newest")
-    for bid, _ in ordered[: policy.keep_last]:
+    for bid, _ts in ordered[: policy.keep_last]:
         keep.setdefault(bid, []).append("last")
     for name, period_of in PERIODS.items():
         limit = getattr(policy, name)

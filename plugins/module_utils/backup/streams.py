@@ -141,7 +141,8 @@ class MultipartWriter:
         self._reap(block=False)
         while len(self._inflight) >= self.concurrency:
             self._reap(block=True)
-        assert self._pool is not None
+        if self._pool is None:  # pragma: no cover - _start() always sets it
+            raise BackupError("internal error: multipart upload not started", kind="storage")
         self._inflight.add(self._pool.submit(self._upload_part, self._part_no, chunk))
 
     def close(self) -> PartResult:
@@ -293,7 +294,7 @@ class TreeDigest:
 
     @property
     def bytes(self) -> int:
-        return sum(s for _, s in self.entries.values())
+        return sum(entry[1] for entry in self.entries.values())
 
     @property
     def digest(self) -> str:
@@ -397,7 +398,8 @@ def safe_extract_tar(path: str, dest: str) -> TreeDigest:
                 raise BackupError("refusing tar member %r: outside the target" % member.name, kind="restore")
             os.makedirs(os.path.dirname(target), exist_ok=True)
             src = tar.extractfile(member)
-            assert src is not None
+            if src is None:  # pragma: no cover - regular files always have a data stream
+                raise BackupError("cannot read tar member %r" % member.name, kind="restore")
             reader = _HashingReader(src)
             with open(target, "wb") as out:
                 copy_stream(reader, out)
