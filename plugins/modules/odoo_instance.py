@@ -35,7 +35,9 @@ attributes:
     support: full
     description: One unified diff per resource (Secret values are shown as hashes).
   platform:
+    support: full
     platforms: posix
+    description: Runs where the kubeconfig is (usually the controller); talks only to the Kubernetes API.
 options:
   state:
     description:

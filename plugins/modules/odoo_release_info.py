@@ -25,8 +25,11 @@ attributes:
     description: Read-only.
   diff_mode:
     support: none
+    description: Read-only.
   platform:
+    support: full
     platforms: posix
+    description: Runs where the kubeconfig is (usually the controller); talks only to the Kubernetes API.
 options:
   spec:
     description: An instance spec, as given to M(erpops.odoo.odoo_instance).

@@ -32,7 +32,9 @@ attributes:
     support: partial
     description: Describes the Job that would run.
   platform:
+    support: full
     platforms: posix
+    description: Runs where the kubeconfig is (usually the controller); talks only to the Kubernetes API.
 options:
   modules:
     description: Technical names of the modules to update (V(all) updates every installed module).

@@ -233,8 +233,8 @@ def _wait_gone(engine: Any, obj: dict[str, Any], timeout: float = 60) -> None:
     meta = obj["metadata"]
     while engine.get(obj["apiVersion"], obj["kind"], meta["name"], meta["namespace"]) is not None:
         if time.monotonic() > deadline:
-            raise InstanceError("%s %s/%s still exists after %ds" % (obj["kind"], meta["namespace"], meta["name"],
-                                                                    timeout))
+            raise InstanceError("%s %s/%s still exists after %ds"
+                                % (obj["kind"], meta["namespace"], meta["name"], timeout))
         time.sleep(0.5)
 
 

@@ -379,8 +379,8 @@ def _network_policies(s: dict[str, Any], n: dict[str, str]) -> list[dict[str, An
     out.append(_obj("networking.k8s.io/v1", "NetworkPolicy", _meta(s, n["np_ingress"], "network"), spec={
         "podSelector": {"matchLabels": selector(s, "web")},
         "policyTypes": ["Ingress"],
-        "ingress": [{"from": [source], "ports": [{"protocol": "TCP", "port": specmod.HTTP_PORT},
-                                                  {"protocol": "TCP", "port": specmod.WS_PORT}]}]}))
+        "ingress": [{"from": [source], "ports": [
+            {"protocol": "TCP", "port": specmod.HTTP_PORT}, {"protocol": "TCP", "port": specmod.WS_PORT}]}]}))
     egress: list[dict[str, Any]] = [{
         "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
                 "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
