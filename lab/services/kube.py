@@ -218,6 +218,7 @@ class Kube(Service):
             "--unsafe-no-fsync", "--quota-backend-bytes=2147483648", "--log-level=warn",
         ])
         lab.wait_until(lambda: _http_ok(ETCD_PORT, "/health"), 30, "etcd /health", logs[:1])
+        log(f"kube: etcd up on 127.0.0.1:{ETCD_PORT}")
 
         # kube-apiserver
         lab.spawn(self.name, "kube-apiserver", [
@@ -234,6 +235,7 @@ class Kube(Service):
             f"--cert-dir={pki}",
         ])
         lab.wait_until(lambda: self._readyz(lab), 90, "kube-apiserver /readyz", logs[:2])
+        log(f"kube: kube-apiserver ready on {api_url()}")
 
         common = ["--authentication-kubeconfig=KC", "--authorization-kubeconfig=KC", "--kubeconfig=KC",
                   "--bind-address=127.0.0.1", "--leader-elect=false", "--profiling=false"]
@@ -271,6 +273,12 @@ class Kube(Service):
         nodes = {"apiVersion": "v1", "kind": "List", "items": [node_manifest(i) for i in range(NODES)]}
         kubectl(lab, "apply", "--server-side", "--force-conflicts", "--field-manager=erpops-lab",
                 "-f", "-", input=json.dumps(nodes))
+        # status is ignored when an existing Node is applied again: set it through the subresource.
+        # Both address types matter: kwok's node-initialize stage writes an empty address list when
+        # a node lacks a Hostname address and kwok has no --node-name (it does after a restart).
+        for i in range(NODES):
+            kubectl(lab, "patch", "node", node_name(i), "--subresource=status", "--type=merge",
+                    "-p", json.dumps({"status": node_status(i)}))
         traefik_docs = Path(p["TRAEFIK_SRC"]) / "docs/content/reference/dynamic-configuration"
         crds = [traefik_docs / "kubernetes-crd-definition-v1.yml"]
         crds += sorted((Path(p["CNPG_SRC"]) / "config/crd/bases").glob("*.yaml"))
@@ -337,10 +345,15 @@ def node_manifest(i: int) -> dict[str, object]:
             },
         },
         "spec": {},
-        "status": {
-            "allocatable": {"cpu": "16", "memory": "64Gi", "pods": "110", "ephemeral-storage": "100Gi"},
-            "capacity": {"cpu": "16", "memory": "64Gi", "pods": "110", "ephemeral-storage": "100Gi"},
-        },
+        "status": node_status(i),
+    }
+
+
+def node_status(i: int) -> dict[str, object]:
+    resources = {"cpu": "16", "memory": "64Gi", "pods": "110", "ephemeral-storage": "100Gi"}
+    return {
+        "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}, {"type": "Hostname", "address": node_name(i)}],
+        "allocatable": resources, "capacity": resources,
     }
 
 
