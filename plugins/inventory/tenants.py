@@ -45,7 +45,7 @@ options:
     description:
       - Path of a registry file (C(clusters), C(tiers), C(tenants)); relative paths are relative to this file.
       - When unset, the registry is given inline with O(clusters), O(tiers) and O(tenants).
-    type: path
+    type: str
   clusters:
     description: Inline registry clusters, each C({name, tenancy, provider, vars}).
     type: list
@@ -71,6 +71,24 @@ options:
     description: Label selector of tenant namespaces for O(source=kubernetes).
     type: str
     default: erpops.io/tenant
+  host_naming:
+    description:
+      - V(instance) names hosts C(<tenant>-<environment>); V(tenant) names them after the tenant (one environment
+        per tenant; inventories whose hosts are tenants, such as C(inventories/examples/multi_tenant)).
+    type: str
+    choices: [instance, tenant]
+    default: instance
+  odoo_vars:
+    description:
+      - Also set the identity variables the C(erpops.odoo.odoo) role reads (C(odoo_tenant), C(odoo_environment),
+        C(odoo_instance_name), C(odoo_namespace), C(odoo_hostnames)), so C(playbooks/deploy.yml) runs on these hosts.
+    type: bool
+    default: true
+  deploy_group:
+    description:
+      - Also put every host in this group (V(odoo_tenants) is what C(playbooks/deploy.yml) targets); empty for none.
+    type: str
+    default: ""
 requirements:
   - kubernetes (Python library) for O(source=kubernetes)
 """
@@ -128,12 +146,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         self._read_config_data(path)
         try:
             if self.get_option("source") == "kubernetes":
-                reg = tn.normalize(self._from_kubernetes(), source="kubernetes label query")
+                raw, source = self._from_kubernetes(), "kubernetes label query"
             else:
-                reg = tn.normalize(self._registry(path), source=self._registry_name(path))
+                raw, source = self._registry(path), self._registry_name(path)
+            reg = tn.normalize(raw, source=source, host_naming=self.get_option("host_naming"))
         except PlatformError as exc:
             raise AnsibleParserError(to_native(exc))
-        self._populate(tn.inventory(reg))
+        self._populate(tn.inventory(reg, deploy_group=self.get_option("deploy_group") or None,
+                                    odoo_vars=self.get_option("odoo_vars")))
 
     # -- sources -------------------------------------------------------------------
     def _registry_name(self, path):
@@ -146,6 +166,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             if self.get_option("tiers") is not None:
                 out["tiers"] = self.get_option("tiers")
             return out
+        reg_path = os.path.expanduser(reg_path)
         if not os.path.isabs(reg_path):
             reg_path = os.path.join(os.path.dirname(path), reg_path)
         if not os.path.exists(reg_path):

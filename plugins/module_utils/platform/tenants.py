@@ -55,14 +55,22 @@ def _envs(t: dict[str, Any]) -> list[Any]:
     return [t.get("environment") or DEFAULT_ENV]
 
 
-def normalize(registry: Any, source: str = "registry") -> dict[str, Any]:
-    """Validate a registry; return ``{clusters: {name: cluster}, tenants: [tenant, ...], instances: [...]}``.
+HOST_NAMING = ("instance", "tenant")
+
+
+def normalize(registry: Any, source: str = "registry", host_naming: str = "instance") -> dict[str, Any]:
+    """Validate a registry; return ``{clusters: {name: cluster}, tenants: [tenant environment, ...]}``.
+
+    ``host_naming``: ``instance`` names hosts ``<tenant>-<environment>``; ``tenant`` names them after the
+    tenant alone (inventories with one environment per tenant; a second environment is a duplicate host).
 
     Raises :class:`PlatformError` listing every problem: invalid names (RFC 1123), unknown keys,
     clusters or tiers, a tenant in two clusters, duplicate hosts (tenant environments) and
     public hostnames claimed twice, more than one tenant in a dedicated cluster.
     """
     errs = Errors()
+    if host_naming not in HOST_NAMING:
+        raise PlatformError("host_naming must be one of %s, got %r" % (", ".join(HOST_NAMING), host_naming))
     if not isinstance(registry, dict):
         raise PlatformError("tenant registry (%s): expected a mapping with 'clusters' and 'tenants', got %s"
                             % (source, type(registry).__name__))
@@ -126,7 +134,8 @@ def normalize(registry: Any, source: str = "registry") -> dict[str, Any]:
             hostnames = {}
         for env in envs:
             check_name(errs, pfx + ".environment", env, max_len=20)
-            host = "%s-%s" % (name, env)
+            instance = "%s-%s" % (name, env)
+            host = instance if host_naming == "instance" else name
             if host in hosts:
                 errs.note("duplicate inventory host %r: tenants[%d] and tenants[%d] both define tenant %r, "
                           "environment %r" % (host, hosts[host], i, name, env))
@@ -140,7 +149,7 @@ def normalize(registry: Any, source: str = "registry") -> dict[str, Any]:
                     errs.note("hostname %r is claimed by %s and %s" % (h, fqdns[h], host))
                 else:
                     fqdns[h] = host
-            namespace = t.get("namespace") or host
+            namespace = t.get("namespace") or instance
             if len(envs) > 1 and t.get("namespace"):
                 namespace = "%s-%s" % (t["namespace"], env)
             check_name(errs, pfx + ".namespace", namespace)
@@ -151,9 +160,9 @@ def normalize(registry: Any, source: str = "registry") -> dict[str, Any]:
             namespaces[ns_key] = host
             tenancy = clusters.get(cluster, {}).get("tenancy", "multi_tenant")
             tenants.append({
-                "host": host, "name": name, "environment": env, "instance": host, "namespace": namespace,
-                "cluster": cluster, "tier": tier, "tenancy": tenancy, "hostnames": list(fq) if isinstance(fq, list)
-                else [fq], "labels": dict(t.get("labels") or {}), "vars": dict(t.get("vars") or {}),
+                "host": host, "name": name, "environment": env, "instance": instance, "namespace": namespace,
+                "cluster": cluster, "tier": tier, "tenancy": tenancy,
+                "hostnames": list(fq) if isinstance(fq, list) else [fq], "labels": dict(t.get("labels") or {}), "vars": dict(t.get("vars") or {}),
             })
         per_cluster.setdefault(cluster, set()).add(name)
     for cname, names in sorted(per_cluster.items(), key=lambda kv: str(kv[0])):
@@ -189,13 +198,17 @@ def registry_from_clusters(found: dict[str, list[dict[str, Any]]], tenancy: dict
             "tenants": tenants}
 
 
-def inventory(reg: dict[str, Any]) -> dict[str, Any]:
+def inventory(reg: dict[str, Any], deploy_group: str | None = None, odoo_vars: bool = True) -> dict[str, Any]:
     """``{hosts: {host: hostvars}, groups: {group: [hosts]}, group_vars: {group: vars}}`` of a normalized registry.
 
     Host variables: ``erpops_tenant`` (name, environment, instance, namespace, cluster, tier, tenancy,
-    hostnames), ``erpops_cluster`` (the cluster's name and tenancy) and the tenant's own ``vars``.
+    hostnames), ``erpops_cluster`` (the cluster's name and tenancy) and the tenant's own ``vars``; with
+    ``odoo_vars`` also the identity the ``erpops.odoo.odoo`` role reads (``odoo_tenant``, ``odoo_environment``,
+    ``odoo_instance_name``, ``odoo_namespace`` and ``odoo_hostnames`` when the registry has some), so the
+    deploy playbooks run on these hosts unchanged.
     Groups: ``tenants`` (all), ``env_<environment>``, ``cluster_<cluster>``, ``tier_<tier>``,
-    ``tenancy_<model>`` and ``tenant_<name>`` (all environments of a tenant).
+    ``tenancy_<model>``, ``tenant_<name>`` (all environments of a tenant) and ``deploy_group`` when given
+    (``odoo_tenants``, the deploy playbook's default target).
     """
     hosts: dict[str, dict[str, Any]] = {}
     groups: dict[str, list[str]] = {"tenants": []}
@@ -204,8 +217,15 @@ def inventory(reg: dict[str, Any]) -> dict[str, Any]:
         hv["erpops_tenant"] = {k: t[k] for k in ("name", "environment", "instance", "namespace", "cluster", "tier",
                                                  "tenancy", "hostnames", "labels")}
         hv["erpops_cluster"] = {"name": t["cluster"], "tenancy": t["tenancy"]}
+        if odoo_vars:
+            hv.update(odoo_tenant=t["name"], odoo_environment=t["environment"], odoo_instance_name=t["instance"],
+                      odoo_namespace=t["namespace"])
+            if t["hostnames"]:
+                hv["odoo_hostnames"] = list(t["hostnames"])
         hosts[t["host"]] = hv
         groups["tenants"].append(t["host"])
+        if deploy_group:
+            groups.setdefault(deploy_group, []).append(t["host"])
         for prefix, value in (("env", t["environment"]), ("cluster", t["cluster"]), ("tier", t["tier"]),
                               ("tenancy", t["tenancy"]), ("tenant", t["name"])):
             groups.setdefault(group_name(prefix, str(value)), []).append(t["host"])

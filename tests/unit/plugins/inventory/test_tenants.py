@@ -74,14 +74,27 @@ def test_inline_registry_builds_hosts_and_groups(tmp_path: Path) -> None:
     hv = data["_meta"]["hostvars"]["bauer-production"]
     assert hv["erpops_tenant"]["tier"] == "standard"
     assert hv["ansible_connection"] == "local"
-    assert data["cluster_eks_prod"]["vars"] == {"platform_cluster_name": "eks-prod"}
+    assert hv["platform_cluster_name"] == "eks-prod"  # cluster vars, as group variables
+    # the odoo role's identity variables, so deploy.yml runs on these hosts
+    assert hv["odoo_tenant"] == "bauer" and hv["odoo_namespace"] == "bauer-production"
+    assert "odoo_tenants" not in data
+
+
+def test_tenant_host_naming_and_deploy_group(tmp_path: Path) -> None:
+    cfg = dict(CONFIG, host_naming="tenant", deploy_group="odoo_tenants",
+               tenants=[{"name": "acme", "cluster": "eks-prod", "environment": "prod"}])
+    data = plain(json.loads(ansible_inventory(write(tmp_path, "t.tenants.yml", cfg)).stdout))
+    assert data["odoo_tenants"]["hosts"] == ["acme"]
+    assert data["_meta"]["hostvars"]["acme"]["odoo_namespace"] == "acme-prod"
 
 
 def test_registry_file_relative_to_config(tmp_path: Path) -> None:
     (tmp_path / "reg").mkdir()
     write(tmp_path / "reg", "registry.yml", {k: v for k, v in CONFIG.items() if k in ("clusters", "tenants")})
     cfg = {"plugin": "erpops.odoo.tenants", "registry": "reg/registry.yml"}
-    data = json.loads(ansible_inventory(write(tmp_path, "x.tenants.yml", cfg)).stdout)
+    res = ansible_inventory(write(tmp_path, "x.tenants.yml", cfg))
+    data = json.loads(res.stdout)
+    assert sorted(data["_meta"]["hostvars"]), res.stderr
     assert sorted(data["_meta"]["hostvars"]) == ["acme-production", "acme-staging", "bauer-production"]
 
 
@@ -99,7 +112,7 @@ def test_invalid_registry_fails_the_inventory(tmp_path: Path, tenants: list[dict
     assert needle in res.stdout + res.stderr
 
 
-@pytest.mark.parametrize(("example", "host"), [("multi_tenant", "cement-production"), ("dedicated", "acme-staging")])
+@pytest.mark.parametrize(("example", "host"), [("multi_tenant", "umbrella"), ("dedicated", "bauhaus-staging")])
 def test_example_registries_list_tenants(example: str, host: str) -> None:
     data = json.loads(ansible_inventory(REPO / "inventories" / "examples" / example / "tenants.yml").stdout)
     assert host in data["tenants"]["hosts"]

@@ -90,6 +90,19 @@ def test_invalid_cluster_names_and_models() -> None:
     assert len(exc.value.errors) == 2
 
 
+def test_tenant_host_naming() -> None:
+    out = tn.normalize(reg(tenants=[{"name": "bauer", "cluster": "eks-prod", "environment": "prod"}]),
+                       host_naming="tenant")
+    assert out["tenants"][0]["host"] == "bauer" and out["tenants"][0]["namespace"] == "bauer-prod"
+    with pytest.raises(PlatformError, match="duplicate inventory host 'acme'"):
+        tn.normalize(REGISTRY, host_naming="tenant")  # acme has two environments
+    inv = tn.inventory(out, deploy_group="odoo_tenants")
+    assert inv["groups"]["odoo_tenants"] == ["bauer"]
+    assert inv["hosts"]["bauer"]["odoo_instance_name"] == "bauer-prod"
+    assert "odoo_vars" not in tn.inventory(out, odoo_vars=False)["hosts"]["bauer"]
+    assert "odoo_tenant" not in tn.inventory(out, odoo_vars=False)["hosts"]["bauer"]
+
+
 def test_not_a_mapping() -> None:
     with pytest.raises(PlatformError, match="expected a mapping"):
         tn.normalize(["tenants"])
