@@ -96,7 +96,7 @@ options:
         type: str
         default: postgresql
       settings:
-        description: Desired settings, C({name: value}); values may carry units (V(128MB), V(5min)).
+        description: "Desired settings, C({name: value}); values may carry units (V(128MB), V(5min))."
         type: dict
         default: {}
   patroni:
@@ -130,7 +130,7 @@ options:
         type: str
         default: patroni
       config:
-        description: Desired dynamic configuration (only the keys given are compared; null means absent).
+        description: "Desired dynamic configuration (only the keys given are compared; null means absent)."
         type: dict
         default: {}
   odoo_databases:
@@ -148,7 +148,7 @@ options:
         description: Instance the database belongs to (for the report).
         type: str
       modules:
-        description: Modules that must be installed, as a list of names or C({name: version or null}).
+        description: "Modules that must be installed, as a list of names or C({name: version or null})."
         type: raw
       absent_modules:
         description: Modules that must not be installed.
@@ -216,7 +216,8 @@ EXAMPLES = r"""
     instances: "{{ groups.odoo_tenants | map('extract', hostvars, '__odoo_spec') | list }}"
     ignore:
       - kind: Deployment
-        paths: [spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]]
+        paths:
+          - 'spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]'
     postgresql:
       host: 127.0.0.1
       user: postgres

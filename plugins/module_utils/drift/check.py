@@ -177,8 +177,8 @@ def reason(item: dict[str, Any], delete_unmanaged: bool) -> str:
 
 
 def execute(drift: DriftRun, specs: list[dict[str, Any]], *, remediate: bool = False, check_mode: bool = False,
-        delete_unmanaged: bool = False, release_info: dict[str, Any] | None = None, wait: bool = False,
-        timeout: float = 300, **sources: Any) -> dict[str, Any]:
+            delete_unmanaged: bool = False, release_info: dict[str, Any] | None = None, wait: bool = False,
+            timeout: float = 300, **sources: Any) -> dict[str, Any]:
     """Detect, optionally remediate and re-check; the module result (without ``changed``/``diff``)."""
     first = drift.detect(specs, **sources)
     items = first["items"]
@@ -190,8 +190,10 @@ def execute(drift: DriftRun, specs: list[dict[str, Any]], *, remediate: bool = F
     result["remaining"] = result["counts"]
     if not remediate:
         return result
-    rem = drift.remediate(specs, items, delete_unmanaged=delete_unmanaged, release_info=release_info, wait=wait,
-                        timeout=timeout) if items else {"actions": [], "failed": {}, "diff": []}
+    rem = {"actions": [], "failed": {}, "diff": []}
+    if items:
+        rem = drift.remediate(specs, items, delete_unmanaged=delete_unmanaged, release_info=release_info, wait=wait,
+                              timeout=timeout)
     result["actions"] = rem["actions"]
     result["diff"] = rem["diff"]
     if check_mode:

@@ -102,8 +102,8 @@ def html_page(result: dict[str, Any], generated: str = "") -> str:
             for c in COLUMNS:
                 val = e(short(it.get(c)))
                 cls = ' class="change"' if c == "change" else ""
-                cells.append("<td%s>%s</td>" % (cls, "<code>%s</code>" % val if c in ("path", "desired", "live")
-                                                  else val))
+                shown = "<code>%s</code>" % val if c in ("path", "desired", "live") else val
+                cells.append("<td%s>%s</td>" % (cls, shown))
             parts.append('<tr class="%s">%s</tr>' % (e(str(it.get("change"))), "".join(cells)))
         parts.append("</table>")
     else:

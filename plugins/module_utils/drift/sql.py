@@ -59,4 +59,3 @@ class Reader:
     def close(self) -> None:
         with contextlib.suppress(Exception):  # closing a broken connection
             self.conn.close()
-
