@@ -23,10 +23,10 @@ def pb(bk: Lab, small_source: dict, lab_env: dict[str, str], tmp_path_factory: p
     staging_db = bk.dbs.name("staging")
     hosts = {"backup_lab": {
         "hosts": {
-            "pbprod": {"odoo_backup_db_name": small_source["db"],
+            "pbprod": {"erpops_environment": "production", "odoo_backup_db_name": small_source["db"],
                        "odoo_backup_filestore_dir": small_source["filestore"],
                        "odoo_backup_source_revision": "v17.0-2026.12.1"},
-            "pbstaging": {"odoo_backup_db_name": staging_db,
+            "pbstaging": {"erpops_environment": "staging", "odoo_backup_db_name": staging_db,
                           "odoo_backup_filestore_dir": str(bk.workdir / "filestore" / staging_db)},
         },
         "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
@@ -71,6 +71,16 @@ def test_backup_restore_dr_playbooks(run_playbook, pb: dict, bk: Lab, small_sour
     res = _run(run_playbook, pb, "playbooks/restore.yml", *args, check=False)
     assert res.returncode != 0 and "exists; set overwrite" in res.stdout
     _run(run_playbook, pb, "playbooks/restore.yml", *args, "-e", "restore_overwrite=true")
+
+    # a restore INTO production goes through the release gate; without a policy it fails closed, untouched
+    with psycopg.connect(bk.conninfo, dbname=small_source["db"]) as c:
+        partners_before = c.execute("SELECT count(*) FROM res_partner").fetchone()[0]
+    res = _run(run_playbook, pb, "playbooks/restore.yml", "-e", "restore_hosts=pbprod",
+               "-e", "restore_overwrite=true", check=False)
+    assert res.returncode != 0
+    assert "Gate a restore into production" in res.stdout and "Download, verify, restore" not in res.stdout
+    with psycopg.connect(bk.conninfo, dbname=small_source["db"]) as c:
+        assert c.execute("SELECT count(*) FROM res_partner").fetchone()[0] == partners_before
 
     # DR test: check mode, then for real with a report
     reports: Path = pb["reports"]
