@@ -18,6 +18,17 @@ class P: version = "'"$(python -c 'import sys; print("%d.%d" % sys.version_info[
 print(g(P)["pip"])')
 mkdir -p ~/.ansible/test/cache
 cp "$repo/tools/ansible_test_get_pip.py" ~/.ansible/test/cache/get_pip_${pipver//./_}.py
+# Collections this one depends on (doc fragments, module_utils imports) must sit beside it under the same
+# ansible_collections root, or validate-modules cannot resolve them: link them from the `ansible` package.
+# (ansible_collections is a namespace package: PYTHONPATH may put build/collections first; pick the entry
+# that really holds the bundled collections.)
+site=$(python -c 'import ansible_collections, os
+print(next(os.path.dirname(p) for p in ansible_collections.__path__ if os.path.isdir(os.path.join(p, "amazon", "aws"))))')
+for dep in $(python -c 'import yaml; print(" ".join(yaml.safe_load(open("'"$repo"'/galaxy.yml"))["dependencies"]))'); do
+  ns=${dep%%.*}; name=${dep#*.}
+  mkdir -p "$work/ansible_collections/$ns"
+  ln -sfn "$site/ansible_collections/$ns/$name" "$work/ansible_collections/$ns/$name"
+done
 cd "$dest"
 git init -q && git add -A && git -c user.email=ci@invalid -c user.name=ci commit -qm sanity
 pyver=$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')

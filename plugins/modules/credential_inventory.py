@@ -19,17 +19,18 @@ description:
     else the inventory's C(last_rotation)), when it is next due and whether it is overdue.
   - Selects the integrations to rotate - C(all), C(overdue), C(none) or names.
   - Reads only metadata (never secret values are returned).
-author:
-  - erpops platform team
+author: erpops platform team (@erpops)
 attributes:
   check_mode:
     support: full
     description: The module never changes anything.
   diff_mode:
     support: none
+    description: The module changes no state, so there is nothing to diff.
   platform:
     platforms: posix
     support: full
+    description: Runs on the controller or any POSIX host with the Python requirements.
 options:
   integrations:
     description: The integration inventory (see the runbook C(docs/runbooks/rotate_credentials.md)).
@@ -104,7 +105,8 @@ def main():
     module = AnsibleModule(
         argument_spec={
             "integrations": {"type": "list", "elements": "dict", "required": True},
-            "admin_credential_keys": {"type": "dict", "default": {}},
+            # names of the admin credentials available per target, never their values
+            "admin_credential_keys": {"type": "dict", "default": {}, "no_log": False},
             "select": {"type": "list", "elements": "str", "default": ["overdue"]},
             "query_stores": {"type": "bool", "default": True},
             "now": {"type": "str"},

@@ -25,8 +25,7 @@ description:
   - O(backend=api_key) rotates an integration API key (payroll, procurement, document management, ...) that
     its consumers read from the store.
   - Secret values are never returned, logged or written to local files.
-author:
-  - erpops platform team
+author: erpops platform team (@erpops)
 extends_documentation_fragment:
   - erpops.odoo.rotation
 attributes:
@@ -39,6 +38,7 @@ attributes:
   platform:
     platforms: posix
     support: full
+    description: Runs on the controller or any POSIX host with the Python requirements.
 options:
   integration:
     description: Name of the integration (from the integration inventory); used in messages and results.
@@ -116,8 +116,26 @@ options:
     suboptions:
       rounds: {description: pbkdf2-sha512 rounds (Odoo 17+ uses 600000)., type: int, default: 600000}
       vault:
-        description: Store for the plaintext master password (same suboptions as O(store)); omit to keep it unknown.
+        description:
+          - Store for the plaintext master password (the same suboptions as O(store)); omit to keep it unknown.
         type: dict
+        suboptions:
+          type: {description: Store kind., type: str, required: true, choices: [secretsmanager, kubernetes]}
+          secret_id: {description: Secrets Manager secret name or ARN., type: str}
+          region: {description: AWS region., type: str}
+          endpoint_url: {description: Secrets Manager endpoint., type: str}
+          kms_key_id: {description: KMS key for a secret created by the first rotation., type: str}
+          namespace: {description: Namespace of the Secret., type: str}
+          name: {description: Name of the Secret., type: str}
+          kubeconfig: {description: Kubeconfig file., type: path}
+          context: {description: Kubeconfig context., type: str}
+          keys: {description: Map of credential field to Secret key., type: dict}
+          restart_deployments:
+            description: Deployments restarted after the Secret changed.
+            type: list
+            elements: str
+            default: []
+          rollout_timeout: {description: Seconds to wait for each rollout., type: int, default: 300}
   api_key:
     description: Options for O(backend=api_key).
     type: dict

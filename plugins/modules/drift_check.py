@@ -38,6 +38,8 @@ attributes:
     description: With O(remediate=true), the per-resource diffs of the re-apply.
   platform:
     platforms: posix
+    support: full
+    description: Runs on the controller or any POSIX host with the Python requirements.
 options:
   instances:
     description: Instance specs, as given to M(erpops.odoo.odoo_instance) O(erpops.odoo.odoo_instance#module:spec).

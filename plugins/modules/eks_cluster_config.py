@@ -37,6 +37,8 @@ attributes:
     description: Endpoint and logging settings before and after.
   platform:
     platforms: posix
+    support: full
+    description: Runs on the controller or any POSIX host with the Python requirements.
 options:
   name:
     description: Name of the EKS cluster.

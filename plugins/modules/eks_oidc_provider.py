@@ -31,8 +31,11 @@ attributes:
     description: Reports whether the provider would be created or updated without doing it.
   diff_mode:
     support: none
+    description: Not supported; RV(ignore:changed) and the returned provider show what was created or updated.
   platform:
     platforms: posix
+    support: full
+    description: Runs on the controller or any POSIX host with the Python requirements.
 options:
   cluster_name:
     description: Name of the EKS cluster.

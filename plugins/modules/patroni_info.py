@@ -14,8 +14,7 @@ version_added: 0.1.0
 description:
   - Reads C(GET /cluster) from the first Patroni REST API that answers and returns one consistent summary.
   - Read-only; never changes anything.
-author:
-  - erpops platform team
+author: erpops platform team (@erpops)
 extends_documentation_fragment:
   - erpops.odoo.patroni_api
 attributes:
@@ -28,6 +27,7 @@ attributes:
   platform:
     platforms: posix
     support: full
+    description: Runs on the controller or any POSIX host with the Python requirements.
 seealso:
   - module: erpops.odoo.patroni_switchover
 """

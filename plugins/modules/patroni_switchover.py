@@ -23,8 +23,7 @@ description:
   - When the switchover does not complete within O(wait_timeout), the module fails with the cluster state;
     Patroni keeps the old leader (or elects one), and the module waits up to 30 more seconds for a leader
     before reporting.
-author:
-  - erpops platform team
+author: erpops platform team (@erpops)
 extends_documentation_fragment:
   - erpops.odoo.patroni_api
 attributes:
@@ -37,6 +36,7 @@ attributes:
   platform:
     platforms: posix
     support: full
+    description: Runs on the controller or any POSIX host with the Python requirements.
 options:
   candidate:
     description: Member to switch over to; omit to pick the best healthy replica.

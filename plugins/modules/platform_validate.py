@@ -25,8 +25,11 @@ attributes:
     description: The module never changes anything; it runs the same checks in check mode.
   diff_mode:
     support: none
+    description: The module changes no state, so there is nothing to diff.
   platform:
     platforms: posix
+    support: full
+    description: Runs on the controller or any POSIX host with the Python requirements.
 options:
   estate:
     description: The EKS estate (the C(provision_eks) variable); skipped when unset.

@@ -36,8 +36,11 @@ attributes:
     description: The module only evaluates; check mode returns the same decision.
   diff_mode:
     support: none
+    description: The module changes no state, so there is nothing to diff.
   platform:
     platforms: posix
+    support: full
+    description: Runs on the controller or any POSIX host with the Python requirements.
 options:
   change:
     description:
@@ -254,7 +257,7 @@ ARGUMENT_SPEC = {
     "fail_on_deny": {"type": "bool", "default": True},
     "business_impact": {"type": "list", "elements": "str", "default": []},
     "rollback_point": {"type": "str"},
-    "ssh_keygen": {"type": "str", "default": "ssh-keygen"},
+    "ssh_keygen": {"type": "str", "default": "ssh-keygen", "no_log": False},  # a binary path, not a key
 }
 
 

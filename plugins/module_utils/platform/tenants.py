@@ -155,14 +155,15 @@ def normalize(registry: Any, source: str = "registry", host_naming: str = "insta
             check_name(errs, pfx + ".namespace", namespace)
             ns_key = (cluster, namespace)
             if ns_key in namespaces:
-                errs.note("namespace %r of cluster %r is used by %s and %s" % (namespace, cluster, namespaces[ns_key],
-                                                                              host))
+                errs.note("namespace %r of cluster %r is used by %s and %s"
+                          % (namespace, cluster, namespaces[ns_key], host))
             namespaces[ns_key] = host
             tenancy = clusters.get(cluster, {}).get("tenancy", "multi_tenant")
             tenants.append({
                 "host": host, "name": name, "environment": env, "instance": instance, "namespace": namespace,
                 "cluster": cluster, "tier": tier, "tenancy": tenancy,
-                "hostnames": list(fq) if isinstance(fq, list) else [fq], "labels": dict(t.get("labels") or {}), "vars": dict(t.get("vars") or {}),
+                "hostnames": list(fq) if isinstance(fq, list) else [fq],
+                "labels": dict(t.get("labels") or {}), "vars": dict(t.get("vars") or {}),
             })
         per_cluster.setdefault(cluster, set()).add(name)
     for cname, names in sorted(per_cluster.items(), key=lambda kv: str(kv[0])):

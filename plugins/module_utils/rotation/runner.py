@@ -29,7 +29,8 @@ STORE_OPTIONS = {
     "name": {"type": "str"},
     "kubeconfig": {"type": "path"},
     "context": {"type": "str"},
-    "keys": {"type": "dict"},
+    # a map of field name -> Secret key name, not a secret itself
+    "keys": {"type": "dict", "no_log": False},
     "restart_deployments": {"type": "list", "elements": "str", "default": []},
     "rollout_timeout": {"type": "int", "default": 300},
 }
@@ -91,8 +92,9 @@ def rotate_argument_spec() -> dict:
         "postgresql": {"type": "dict", "options": POSTGRESQL_OPTIONS},
         "redis": {"type": "dict", "options": REDIS_OPTIONS},
         "odoo_master": {"type": "dict", "options": ODOO_MASTER_OPTIONS},
-        "api_key": {"type": "dict", "options": API_KEY_OPTIONS},
-        "password_policy": {"type": "dict", "options": POLICY_OPTIONS},
+        # options of the api_key backend (key field name, attributes); the key itself is never a parameter
+        "api_key": {"type": "dict", "options": API_KEY_OPTIONS, "no_log": False},
+        "password_policy": {"type": "dict", "options": POLICY_OPTIONS, "no_log": False},
         "force": {"type": "bool", "default": False},
         "rotation_period_days": {"type": "int"},
     }
