@@ -104,12 +104,12 @@ tenants:
   - {name: bauer, cluster: eks-prod-eu1, tier: standard}
 
 # lab.tenants.yml: whatever the cluster says (namespaces labelled erpops.io/tenant)
-plugin: erpops.odoo.tenants
-source: kubernetes
-kubernetes:
-  - {name: lab, kubeconfig: /work/main/.lab/kubeconfig}
-keyed_groups:
-  - {key: erpops_tenant.tier, prefix: sla}
+# plugin: erpops.odoo.tenants
+# source: kubernetes
+# kubernetes:
+#   - {name: lab, kubeconfig: /work/main/.lab/kubeconfig}
+# keyed_groups:
+#   - {key: erpops_tenant.tier, prefix: sla}
 
 # ansible-inventory -i lab.tenants.yml --graph
 """

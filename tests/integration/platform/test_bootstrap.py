@@ -20,6 +20,7 @@ REGISTRY = yaml.safe_load((REPO / INVENTORY / "tenants.yml").read_text())
 TENANTS = {f"{t['name']}-{env}": t for t in REGISTRY["tenants"] for env in t["environments"]}
 ROLE_DEFAULTS = yaml.safe_load((REPO / "roles/platform/defaults/main.yml").read_text())
 DEPLOYER = ROLE_DEFAULTS["platform_deployer_name"]
+LAB_RESOURCES = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "2Gi"}}
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +90,8 @@ def can_i(kubectl, namespace: str, *what: str, as_ns: str = "alpha-production") 
     ("alpha-production", ("patch", "namespaces/alpha-production"), False),
     ("alpha-production", ("create", "roles.rbac.authorization.k8s.io"), False),
     ("alpha-production", ("create", "pods/exec"), False),
+    ("alpha-production", ("delete", "networkpolicy/platform-default-deny"), False),  # platform policy untouchable
+    ("alpha-production", ("patch", "networkpolicy/alpha-production-allow-egress"), True),
     ("bravo-production", ("get", "secrets"), False),              # another tenant's Secrets
     ("bravo-production", ("get", "secret/bravo-db"), False),
     ("bravo-production", ("create", "deployments.apps"), False),
@@ -115,7 +118,12 @@ def spec(namespace: str, tenant: str) -> dict[str, Any]:
             # the platform owns Namespace, ResourceQuota and LimitRange here (docs/tenancy.md)
             "tenancy": "dedicated", "create_namespace": False,
             "image": "registry.example.net/odoo:17.0", "odoo_version": 17,
-            "web": {"replicas": 1, "workers": 2}, "hostnames": [f"{tenant}.erp.lab.test"],
+            "web": {"replicas": 1, "workers": 2, "resources": LAB_RESOURCES}, "cron": {"resources": LAB_RESOURCES},
+            "hostnames": [f"{tenant}.erp.lab.test"], "tls": {"mode": "certresolver", "cert_resolver": "lab"},
+            "progress_deadline_seconds": 60,
+            # the lab has no volume provisioner: attachments in object storage
+            "filestore": {"type": "s3", "s3": {"bucket": f"erpops-lab-{tenant}", "endpoint": "http://127.0.0.1:9",
+                                              "secret": f"{tenant}-s3"}},
             "database": {"host": "pg.lab.test", "name": tenant, "user": f"odoo_{tenant}",
                          "password_secret": {"name": f"{tenant}-db", "key": "password"}, "cidrs": ["10.0.0.0/8"]}}
 
@@ -125,7 +133,9 @@ def deploy_as(ansible_env: dict[str, str], kubeconfig: Path, namespace: str, ten
     play = [{"name": "Deploy one tenant as its deployer ServiceAccount", "hosts": "localhost", "gather_facts": False,
              "tasks": [{"name": "Deploy", "erpops.odoo.odoo_instance": {
                  "kubeconfig": str(kubeconfig), "spec": spec(namespace, tenant), "wait": True, "wait_timeout": 240,
-                 "secrets": {f"{tenant}-db": {"password": "lab-only-password"}}}, "register": "out"},
+                 "secrets": {f"{tenant}-db": {"password": "lab-only-password"},
+                             f"{tenant}-s3": {"AWS_ACCESS_KEY_ID": "lab", "AWS_SECRET_ACCESS_KEY": "lab-only"}}},
+                 "register": "out"},
                  {"name": "Result", "ansible.builtin.debug": {"msg": "CHANGED={{ out.changed }}"}}]}]
     pb = tmp / f"deploy-{namespace}.yml"
     pb.write_text(yaml.safe_dump(play))
