@@ -15,7 +15,7 @@ export PYTHONPATH := $(COLLECTIONS)
 export PYTHONDONTWRITEBYTECODE := 1
 PYTEST_ARGS ?=
 
-.PHONY: help deps venv apt collection-link runtime lab-up lab-down lab-status lint ruff ansible-lint \
+.PHONY: help deps venv apt collection-link runtime lab-up lab-up-test lab-down lab-status lint ruff ansible-lint \
         checks sanity unit integration molecule test test-fast demo bench build lock clean
 
 help:
@@ -42,6 +42,11 @@ runtime:
 # ---- lab ----------------------------------------------------------------------
 lab-up: deps
 	@ERPOPS_VENV=$(VENV) python3 lab/labctl.py up $(LAB_SERVICES)
+
+# Services only some suites need (not started by a plain `make lab-up`): the pgnodes systemd hosts.
+LAB_TEST_SERVICES := pgnodes
+lab-up-test: lab-up
+	@ERPOPS_VENV=$(VENV) python3 lab/labctl.py up $(LAB_TEST_SERVICES)
 
 lab-down:
 	@python3 lab/labctl.py down $(LAB_SERVICES)
@@ -74,11 +79,11 @@ unit: deps
 	@echo "[test] unit"
 	@$(VENV)/bin/pytest -q tests/unit $(PYTEST_ARGS)
 
-integration: lab-up
+integration: lab-up-test
 	@echo "[test] integration (lab)"
 	@PATH=$(VENV)/bin:$$PATH $(VENV)/bin/pytest -q -m lab tests/integration $(PYTEST_ARGS)
 
-molecule: lab-up
+molecule: lab-up-test
 	@echo "[test] molecule"
 	@cd extensions && for s in molecule/*/molecule.yml; do \
 	  s=$$(basename $$(dirname $$s)); echo "[molecule] scenario $$s"; \

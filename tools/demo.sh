@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# `make demo`: run the main playbooks against the running lab (make lab-up ran first) on inventories/lab and
+# print what happened, where, and how to look at it. Every step is a real playbook run; the full output of
+# each is kept in .lab/demo/<step>.log and only its summary is printed here.
+#
+#   1. deploy.yml            three tenants (acme, globex, initech) on the lab cluster, Traefik routers
+#   2. deploy.yml again      idempotence: changed=0
+#   3. drift.yml             desired vs live: zero drift, Markdown + HTML report
+#   4. gate.yml              a high-risk upgrade during a payroll freeze is denied (with the reason),
+#                            the same change with break-glass proceeds and is flagged for post-review
+#   5. backup.yml            an Odoo-shaped database + filestore for acme, backed up to the lab's S3
+#   6. dr_test.yml           restore the latest backup into a scratch database, validate, measure RTO/RPO
+#   7. rotate_credentials.yml   the integration inventory report (overdue credentials), nothing rotated
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+[ -f .lab/env ] || { echo "[demo] .lab/env missing: run make lab-up first" >&2; exit 1; }
+set -a
+# shellcheck disable=SC1091
+. .lab/env
+set +a
+out=.lab/demo
+rm -rf "$out"; mkdir -p "$out"
+export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 ANSIBLE_RETRY_FILES_ENABLED=0
+# every play of the demo leaves a line in the release audit trail (erpops.odoo.release_audit)
+export ANSIBLE_CALLBACKS_ENABLED=erpops.odoo.release_audit ERPOPS_AUDIT_LOG="$repo/$out/audit.jsonl"
+kubectl=${LAB_KUBECTL:-kubectl}
+t_start=$SECONDS
+
+say() { printf '\n=== [demo] %s\n' "$*"; }
+# play STEP PLAYBOOK ARGS... : run a playbook, keep its log, print its recap; fail the demo when it fails
+play() {
+  local step=$1 pb=$2; shift 2
+  local log="$out/$step.log" t0=$SECONDS rc=0
+  ansible-playbook -i inventories/lab "playbooks/$pb" "$@" >"$log" 2>&1 || rc=$?
+  sed -n '/PLAY RECAP/,$p' "$log" | sed '/^$/d' | sed 's/^/    /'
+  echo "    ($pb: $((SECONDS - t0))s, rc=$rc, full log: $log)"
+  return "$rc"
+}
+# recap_total LOG KEY : sum of KEY= over all hosts of the last PLAY RECAP
+recap_total() { sed -n '/PLAY RECAP/,$p' "$1" | grep -o "$2=[0-9]*" | cut -d= -f2 | paste -sd+ | bc; }
+
+say "1/7 deploy three tenants (playbooks/deploy.yml)"
+play 1-deploy deploy.yml
+say "2/7 deploy again: nothing may change"
+play 2-deploy-again deploy.yml
+changed=$(recap_total "$out/2-deploy-again.log" changed)
+echo "    second run: changed=$changed"
+[ "$changed" = 0 ] || { echo "[demo] the second deploy changed something" >&2; exit 1; }
+
+say "3/7 drift check (playbooks/drift.yml)"
+play 3-drift drift.yml
+grep -E '"drifted"|drift: ' "$out/3-drift.log" | head -5 | sed 's/^ */    /' || true
+
+say "4/7 release gate (playbooks/gate.yml): a high-risk upgrade during the payroll freeze"
+gate=(-e @inventories/examples/governance/change.yml -e release_gate_at=2025-03-27T22:30:00+01:00)
+if play 4-gate-denied gate.yml "${gate[@]}"; then
+  echo "[demo] the gate let a high-risk change through a freeze" >&2; exit 1
+fi
+grep -oE 'denied[^"]*|reasons?[^"]*' "$out/4-gate-denied.log" | head -4 | sed 's/^/    /' || true
+say "4/7 the same change with break-glass: proceeds, flagged for post-review"
+play 4-gate-break-glass gate.yml "${gate[@]}" -e release_gate_break_glass=true \
+  -e "release_gate_break_glass_reason='demo: payroll export broken on site'" || true
+grep -oE 'break[-_ ]glass[^"]*' "$out/4-gate-break-glass.log" | sort -u | head -3 | sed 's/^/    /' || true
+
+say "5/7 back up acme (Odoo-shaped database + filestore) to the lab S3 (playbooks/backup.yml)"
+python - <<'PY' >"$out/5-fixture.log"
+import os, sys
+sys.path.insert(0, "tests/support")
+import odoo_fixture
+print(odoo_fixture.create("acme", os.path.join(".lab", "demo", "data"), 8))
+PY
+echo "    created database acme and its filestore ($(cut -c1-120 "$out/5-fixture.log"))"
+fs="$repo/$out/data/filestore/acme"
+play 5-backup backup.yml -l acme -e "odoo_backup_filestore_dir=$fs"
+grep -oE 'acme: backup [^ ]+ at [^ "]+' "$out/5-backup.log" | head -1 | sed 's/^/    /' || true
+
+say "6/7 DR test: restore the latest acme backup into a scratch database, validate, RTO/RPO (playbooks/dr_test.yml)"
+play 6-dr-test dr_test.yml -l acme -e "dr_test_report_dir=$repo/$out/dr" || true
+grep -oE '(RTO|RPO)[^"]*' "$out/6-dr-test.log" | head -2 | sed 's/^/    /' || true
+
+say "7/7 integration credentials: overdue report (playbooks/rotate_credentials.yml, nothing rotated)"
+play 7-credentials rotate_credentials.yml -e rotate_credentials_select=none
+grep -oE 'overdue[^"]*' "$out/7-credentials.log" | head -3 | sed 's/^/    /' || true
+
+say "what is running now"
+echo "  Kubernetes (kwok nodes, real API server $LAB_KUBE_API, v$LAB_KUBE_VERSION):"
+"$kubectl" --kubeconfig "$KUBECONFIG" get nodes -L topology.kubernetes.io/zone 2>&1 | sed 's/^/    /'
+"$kubectl" --kubeconfig "$KUBECONFIG" get deployments,hpa,pdb -A -l app.kubernetes.io/managed-by=erpops.odoo 2>&1 \
+  | sed 's/^/    /'
+echo "  Traefik routers (its own API, $LAB_TRAEFIK_API/api/http/routers):"
+curl -s --noproxy '*' "$LAB_TRAEFIK_API/api/http/routers" \
+  | python -c 'import json,sys; [print("    %-60s %s" % (r["name"], r.get("rule",""))) for r in json.load(sys.stdin) if "@kubernetescrd" in r["name"]]' \
+  || true
+echo "  Reports: drift $repo/.lab/reports/drift-latest.html, DR $repo/$out/dr, audit trail $repo/$out/audit.jsonl ($(wc -l <"$out/audit.jsonl") plays)"
+cat <<EOF
+
+=== [demo] done in $((SECONDS - t_start))s. Look around:
+  set -a; . .lab/env; set +a
+  \$LAB_KUBECTL get all -n acme                               # one tenant's Odoo (web, cron, websocket)
+  ansible-playbook -i inventories/lab playbooks/deploy.yml --check --diff -e '{"odoo_web": {"replicas": 4}}' -l acme
+  ansible-playbook -i inventories/lab playbooks/drift.yml     # after editing something with kubectl
+  less $out/*.log                                             # every playbook run of this demo
+  make lab-down                                               # stop everything
+EOF
