@@ -256,6 +256,10 @@ class Kube(Service):
         lab.spawn(self.name, "kwok", [
             str(Path(p["KWOK_BIN"]) / "kwok"), f"--kubeconfig={kubeconfigs['admin']}",
             "--manage-all-nodes=true", "--node-ip=127.0.0.1", f"--cidr={POD_CIDR}",
+            # kwok renews a Lease per node (the heartbeat-with-lease stage only refreshes the Node status every
+            # ~10 min): without leases the node controller marks the nodes NotReady after its grace period and
+            # every pod NotReady with them, so rollouts stall and Deployments flap between Ready and not.
+            "--node-lease-duration-seconds=40",
             *(f"--config={f}" for f in sorted(KWOK_STAGES.glob("*.yaml"))),
         ], env={"HOME": str(d)})  # keep kwok from reading ~/.kwok/kwok.yaml
 
