@@ -142,7 +142,7 @@ def deploy_as(ansible_env: dict[str, str], kubeconfig: Path, namespace: str, ten
     env = dict(ansible_env)
     env.pop("KUBECONFIG", None)  # only the ServiceAccount's kubeconfig
     return subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-                           str(pb)], cwd=REPO, env=env, capture_output=True, text=True, check=False)
+                           "-e", f"ansible_python_interpreter={sys.executable}", str(pb)], cwd=REPO, env=env, capture_output=True, text=True, check=False)
 
 
 def test_deploy_with_the_deployer_token_works_and_stays_in_its_namespace(  # noqa: PLR0917 - pytest fixtures
@@ -172,7 +172,9 @@ def test_inventory_plugin_lists_tenants_from_registry_and_from_labels(bootstrapp
     reg = json.loads(subprocess.run([exe, "-i", str(REPO / INVENTORY), "--list"], env=env, capture_output=True,
                                     text=True, check=True).stdout)
     cfg = tmp_path / "lab.tenants.yml"
+    # only namespaces the platform role bootstrapped (other suites deploy tenants of their own to the same lab)
     cfg.write_text(yaml.safe_dump({"plugin": "erpops.odoo.tenants", "source": "kubernetes",
+                                   "label_selector": "erpops.io/tenant,erpops.io/platform=true",
                                    "kubernetes": [{"name": "lab", "kubeconfig": lab_env["KUBECONFIG"]}]}))
     live = json.loads(subprocess.run([exe, "-i", str(cfg), "--list"], env=env, capture_output=True, text=True,
                                      check=True).stdout)
