@@ -85,7 +85,7 @@ integration: lab-up-test
 
 molecule: lab-up-test
 	@echo "[test] molecule"
-	@cd extensions && for s in molecule/*/molecule.yml; do \
+	@set -a; . $(REPO)/.lab/env; set +a; cd extensions && for s in molecule/*/molecule.yml; do \
 	  s=$$(basename $$(dirname $$s)); echo "[molecule] scenario $$s"; \
 	  PATH=$(VENV)/bin:$$PATH $(VENV)/bin/molecule test -s $$s; done
 
@@ -98,7 +98,7 @@ test-fast: lint unit
 demo: lab-up
 	@PATH=$(VENV)/bin:$$PATH bash tools/demo.sh
 
-bench: lab-up
+bench: lab-up-test
 	@PATH=$(VENV)/bin:$$PATH $(VENV)/bin/python bench/run.py
 
 build: deps
