@@ -14,16 +14,11 @@ profiles' medians. The collection's profile is restored at the end.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-import shlex
 import statistics
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import psycopg
@@ -32,72 +27,21 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from lab.framework import read_env  # noqa: E402
+from tests.support.pgnodes import PgNodes  # noqa: E402
 
-NODES = ("pg1", "pg2", "pg3")
 PROFILES = {
     "collection_defaults": {"ttl": 20, "loop_wait": 2, "retry_timeout": 6},
     "patroni_defaults": {"ttl": 30, "loop_wait": 10, "retry_timeout": 10},
 }
-DATA_DIR = "/var/lib/postgresql/15/odoo"
 
 
-class Lab:
+class Lab(PgNodes):
     def __init__(self) -> None:
         path = Path(os.environ.get("ERPOPS_LAB_DIR", REPO / ".lab")) / "env"
-        self.env = read_env(path)
-        if "PGNODES_INVENTORY" not in self.env:
+        env = read_env(path)
+        if "PGNODES_INVENTORY" not in env:
             raise RuntimeError("the pgnodes lab service is not up: make lab-up LAB_SERVICES=pgnodes")
-        self.podman_args = shlex.split(self.env["PGNODES_PODMAN_ARGS"])
-        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-    def rest(self, node: str, path: str, method: str = "GET", body: dict | None = None,
-             timeout: float = 3) -> tuple[int, object]:
-        port = self.env[f"PGNODES_{node.upper()}_REST_PORT"]
-        req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
-                                     data=json.dumps(body).encode() if body is not None else None)
-        if method != "GET":
-            cred = base64.b64encode(f"patroni:{self.env['PGNODES_REST_PASSWORD']}".encode()).decode()
-            req.add_header("Authorization", f"Basic {cred}")
-            req.add_header("Content-Type", "application/json")
-        try:
-            with self.opener.open(req, timeout=timeout) as resp:
-                raw = resp.read()
-                status = resp.status
-        except urllib.error.HTTPError as exc:
-            raw, status = exc.read(), exc.code
-        try:
-            return status, json.loads(raw or b"{}")
-        except ValueError:
-            return status, raw.decode(errors="replace")
-
-    def cluster(self) -> dict:
-        for n in NODES:
-            try:
-                status, body = self.rest(n, "/cluster")
-            except OSError:
-                continue
-            if status == 200 and isinstance(body, dict):
-                return body
-        return {"members": []}
-
-    def leader(self) -> str | None:
-        return next((m["name"] for m in self.cluster()["members"] if m["role"] in ("leader", "master")), None)
-
-    def wait_healthy(self, timeout: float = 240) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            body = self.cluster()
-            ms = body["members"]
-            if (len(ms) == 3 and sum(m["role"] in ("leader", "master") for m in ms) == 1
-                    and all(m["state"] in ("running", "streaming") for m in ms)
-                    and all(m.get("lag", 0) != "unknown" for m in ms)):
-                return body
-            time.sleep(1)
-        raise RuntimeError(f"cluster not healthy after {timeout}s: {self.cluster()}")
-
-    def sh(self, node: str, script: str) -> None:
-        subprocess.run(["podman", *self.podman_args, "exec", f"erpops-{node}", "sh", "-c", script],
-                       check=True, capture_output=True, text=True)
+        super().__init__(env)
 
     def write_once(self) -> bool:
         try:
@@ -144,14 +88,11 @@ def main() -> dict:
                 lab.wait_healthy()
                 old = lab.leader()
                 start = time.monotonic()
-                # SIGKILL Patroni and the postmaster; `systemctl stop` cancels systemd's restart so the run
-                # measures a failover, not an in-place restart.
-                lab.sh(old, "kill -9 $(systemctl show -p MainPID --value patroni) "
-                            f"$(head -1 {DATA_DIR}/postmaster.pid); systemctl stop patroni")
+                lab.crash(old)
                 t = lab.time_to_write(start)
                 times.append(t)
                 print(f"[bench] failover {name} run {i + 1}: {old} -> {lab.leader()} writes after {t}s", flush=True)
-                lab.sh(old, "systemctl reset-failed patroni; systemctl start patroni")
+                lab.rejoin(old)
             failover[name] = summary(times)
         lab.apply_profile(PROFILES["collection_defaults"])
         switch = []

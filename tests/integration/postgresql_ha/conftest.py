@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import re
-import shlex
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -15,9 +12,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.support.pgnodes import PgNodes
+
 REPO = Path(__file__).resolve().parents[3]
 INVENTORY = "inventories/lab/pgnodes.yml"
-NODES = ("pg1", "pg2", "pg3")
 
 
 def _recap(output: str) -> dict[str, dict[str, int]]:
@@ -30,97 +28,15 @@ def _recap(output: str) -> dict[str, dict[str, int]]:
     return out
 
 
-class Cluster:
-    """Access to the lab's pg nodes: SQL through HAProxy or per node, REST, podman exec."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = env
-        self.password = env["PGNODES_SUPERUSER_PASSWORD"]
-        self.podman_args = shlex.split(env["PGNODES_PODMAN_ARGS"])
-
-    def connect(self, port: int, timeout: int = 3, **kw) -> psycopg.Connection:
-        return psycopg.connect(host="127.0.0.1", port=port, user=kw.pop("user", "postgres"),
-                               password=kw.pop("password", self.password), dbname=kw.pop("dbname", "postgres"),
-                               sslmode="require", connect_timeout=timeout, autocommit=True, **kw)
-
-    def write_port(self) -> int:
-        return int(self.env["PGNODES_HAPROXY_WRITE_PORT"])
-
-    def read_port(self) -> int:
-        return int(self.env["PGNODES_HAPROXY_READ_PORT"])
-
-    def node_port(self, node: str) -> int:
-        return int(self.env[f"PGNODES_{node.upper()}_PG_PORT"])
-
-    def rest(self, node: str, path: str) -> tuple[int, dict]:
-        import urllib.error
-        import urllib.request
-        port = self.env[f"PGNODES_{node.upper()}_REST_PORT"]
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        try:
-            with opener.open(f"http://127.0.0.1:{port}{path}", timeout=3) as resp:
-                return resp.status, json.loads(resp.read() or b"{}")
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read() or b"{}")
-
-    def cluster(self) -> dict:
-        for n in NODES:
-            try:
-                status, body = self.rest(n, "/cluster")
-            except OSError:
-                continue
-            if status == 200:
-                return body
-        raise AssertionError("no Patroni REST API answered")
-
-    def leader(self) -> str | None:
-        for m in self.cluster()["members"]:
-            if m["role"] in ("leader", "master", "primary"):
-                return m["name"]
-        return None
-
-    def wait_healthy(self, timeout: float = 120) -> dict:
-        """Until there is a leader and every other member runs as a replica (the old leader rejoined)."""
-        deadline = time.monotonic() + timeout
-        body: dict = {}
-        while time.monotonic() < deadline:
-            try:
-                body = self.cluster()
-            except (AssertionError, OSError):
-                time.sleep(1)
-                continue
-            roles = [m["role"] for m in body["members"]]
-            if (len(body["members"]) == 3 and sum(r in ("leader", "master", "primary") for r in roles) == 1
-                    and all(m["state"] in ("running", "streaming") for m in body["members"])
-                    and all(m.get("lag", 0) not in ("unknown", None) for m in body["members"])):
-                return body
-            time.sleep(1)
-        raise AssertionError(f"cluster not healthy after {timeout}s: {body}")
-
-    def podman(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["podman", *self.podman_args, *args], capture_output=True, text=True, check=check)
-
-    def sh(self, node: str, script: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return self.podman("exec", f"erpops-{node}", "sh", "-c", script, check=check)
-
-    def crash(self, node: str) -> None:
-        """SIGKILL Patroni and the postmaster; keep systemd from restarting Patroni until :meth:`rejoin`."""
-        self.sh(node, "kill -9 $(systemctl show -p MainPID --value patroni) "
-                      "$(head -1 /var/lib/postgresql/15/odoo/postmaster.pid); systemctl stop patroni")
-
-    def rejoin(self, node: str) -> None:
-        self.sh(node, "systemctl reset-failed patroni; systemctl start patroni")
-
-
 @pytest.fixture(scope="session")
-def cluster(lab_env: dict[str, str]) -> Cluster:
+def cluster(lab_env: dict[str, str]) -> PgNodes:
     if "PGNODES_INVENTORY" not in lab_env:
         pytest.fail("the pgnodes lab service is not up: make lab-up LAB_SERVICES=pgnodes")
-    return Cluster(lab_env)
+    return PgNodes(lab_env)
 
 
 @pytest.fixture(scope="session")
-def converged(run_playbook, cluster: Cluster) -> dict[str, object]:
+def converged(run_playbook, cluster: PgNodes) -> dict[str, object]:
     """Converge the cluster with the role twice: the first run may change things, the second must not."""
     first = run_playbook("playbooks/postgresql_ha.yml", inventory=INVENTORY)
     second = run_playbook("playbooks/postgresql_ha.yml", inventory=INVENTORY)
@@ -136,7 +52,7 @@ def recap():
 class Writer:
     """Inserts increasing ids through HAProxy; remembers every id whose COMMIT was acknowledged."""
 
-    def __init__(self, cluster: Cluster, table: str) -> None:
+    def __init__(self, cluster: PgNodes, table: str) -> None:
         self.cluster = cluster
         self.table = table
         self.acked: list[int] = []
@@ -183,7 +99,7 @@ class Writer:
 
 
 @pytest.fixture
-def writer_factory(cluster: Cluster) -> Iterator:
+def writer_factory(cluster: PgNodes) -> Iterator:
     def make(table: str) -> Writer:
         with cluster.connect(cluster.write_port()) as c:
             c.execute(f"DROP TABLE IF EXISTS {table}")
