@@ -142,7 +142,8 @@ def deploy_as(ansible_env: dict[str, str], kubeconfig: Path, namespace: str, ten
     env = dict(ansible_env)
     env.pop("KUBECONFIG", None)  # only the ServiceAccount's kubeconfig
     return subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
-                           "-e", f"ansible_python_interpreter={sys.executable}", str(pb)], cwd=REPO, env=env, capture_output=True, text=True, check=False)
+                           "-e", f"ansible_python_interpreter={sys.executable}", str(pb)],
+                          cwd=REPO, env=env, capture_output=True, text=True, check=False)
 
 
 def test_deploy_with_the_deployer_token_works_and_stays_in_its_namespace(  # noqa: PLR0917 - pytest fixtures
