@@ -241,6 +241,10 @@ class Service(ABC):
     def stop(self, lab: Lab) -> None:
         lab.stop_procs(self.name)
 
+    def ready(self, lab: Lab) -> None:  # noqa: B027 - optional hook, a no-op unless a service needs set-up
+        """Idempotent set-up once the service is healthy (fixtures every user of the lab expects, such as the
+        backup bucket); called by ``labctl up`` whether the service was started now or already running."""
+
     def env(self, lab: Lab) -> dict[str, str]:
         return {}
 

@@ -26,6 +26,7 @@ def cmd_up(lab: Lab, names: list[str]) -> None:
         svc = services[name]
         if svc.healthy(lab):
             log(f"{name}: already running")
+            svc.ready(lab)
             continue
         if any(lab.alive(pid) for pid in lab.pids(name).values()):
             # Alive but not answering: slow under load or still starting. Restarting it would throw
@@ -34,6 +35,7 @@ def cmd_up(lab: Lab, names: list[str]) -> None:
             try:
                 lab.wait_until(lambda s=svc: s.healthy(lab), svc.start_timeout, f"{name} to answer")
                 log(f"{name}: healthy")
+                svc.ready(lab)
                 continue
             except LabError:
                 log(f"{name}: not healthy, restarting")
@@ -43,6 +45,7 @@ def cmd_up(lab: Lab, names: list[str]) -> None:
             svc.stop(lab)  # leftovers of a crashed run
             svc.start(lab)
             lab.wait_until(lambda s=svc: s.healthy(lab), svc.start_timeout, f"{name} to become healthy", svc.logs(lab))
+            svc.ready(lab)
         except LabError:
             raise
         except Exception as exc:

@@ -8,10 +8,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from lab.framework import Lab, LabError, Service, port_open
+from lab.framework import Lab, LabError, Service, log, port_open
 
 PORT = int(os.environ.get("ERPOPS_LAB_S3_PORT", "55000"))
 REGION = "eu-west-1"
+#: The lab's backup bucket, as provision.yml creates one per estate in production: inventories/lab backs up to
+#: it (backup.yml, the pre-upgrade backup of upgrade.yml, the demo). Tests that need a clean slate make their own.
+BACKUP_BUCKET = "erpops-lab-backups"
 
 
 def _moto() -> str:
@@ -41,6 +44,22 @@ class S3(Service):
         lab.spawn(self.name, "moto", [_moto(), "-H", "127.0.0.1", "-p", str(PORT)],
                   env={"MOTO_ALLOW_NONEXISTENT_REGION": "false"})
 
+    def ready(self, lab: Lab) -> None:
+        """Create the lab backup bucket unless it exists (moto accepts unsigned path-style requests)."""
+        url = f"http://127.0.0.1:{PORT}/{BACKUP_BUCKET}"
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=5):
+                return
+        except urllib.error.HTTPError as exc:
+            if exc.code != 404:
+                raise LabError(f"s3: HEAD {url} answered {exc.code}") from exc
+        body = ("<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                f"<LocationConstraint>{REGION}</LocationConstraint></CreateBucketConfiguration>").encode()
+        with urllib.request.urlopen(urllib.request.Request(url, data=body, method="PUT"), timeout=10) as r:
+            if r.status != 200:
+                raise LabError(f"s3: creating bucket {BACKUP_BUCKET} answered {r.status}")
+        log(f"s3: created bucket {BACKUP_BUCKET}")
+
     def env(self, lab: Lab) -> dict[str, str]:
         return {
             "AWS_ENDPOINT_URL": f"http://127.0.0.1:{PORT}",
@@ -49,6 +68,7 @@ class S3(Service):
             "AWS_SECRET_ACCESS_KEY": lab.secret("aws_secret_key"),
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
+            "ERPOPS_LAB_BACKUP_BUCKET": BACKUP_BUCKET,
         }
 
     def describe(self, lab: Lab) -> str:

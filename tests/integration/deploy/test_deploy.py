@@ -8,10 +8,16 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import boto3
+import psycopg
 import pytest
 from ansible_collections.erpops.odoo.plugins.module_utils.k8s import release as rel
+
+from tests.support import odoo_fixture
 
 from .conftest import TENANTS, Cluster, recap
 
@@ -25,9 +31,48 @@ def history(cluster: Cluster, tenant: str) -> list[dict[str, Any]]:
     return json.loads(cm["data"][rel.DATA_KEY])
 
 
+HOOK = str(Path(__file__).resolve().parent / "files" / "backup_then_half_migrate.yml")
+
+
 @pytest.fixture(scope="module", autouse=True)
 def fresh_tenants(cluster: Cluster) -> None:
     cluster.delete_namespaces(tuple("%s-lab" % t for t in TENANTS))
+
+
+def _conninfo(lab_env: dict[str, str]) -> str:
+    return "host=%s port=%s user=%s password=%s" % (lab_env["PGHOST"], lab_env["PGPORT"], lab_env["PGUSER"],
+                                                    lab_env["PGPASSWORD"])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tenant_databases(lab_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Each lab tenant's Odoo-shaped database on the lab PostgreSQL: upgrade.yml backs it up before the update
+    Job and restores it after a failed one. Dropped at the end, with any database a restore kept aside."""
+    conninfo = _conninfo(lab_env)
+    data = tmp_path_factory.mktemp("tenant-data")
+    for tenant in TENANTS:
+        odoo_fixture.create(tenant, data, 1, conninfo=conninfo)
+    yield
+    with psycopg.connect(conninfo, dbname="postgres") as c:
+        names = [r[0] for r in c.execute("SELECT datname FROM pg_database WHERE datname = ANY(%s) "
+                                         "OR datname LIKE ANY(%s)",
+                                         (list(TENANTS), ["%s%%old%%" % t for t in TENANTS]))]
+    for name in names:
+        odoo_fixture.drop(name, conninfo)
+
+
+def _tables(lab_env: dict[str, str], db: str) -> set[str]:
+    with psycopg.connect(_conninfo(lab_env), dbname=db) as c:
+        return {r[0] for r in c.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+
+
+def _backup_manifest(lab_env: dict[str, str], tenant: str, backup_id: str) -> dict[str, Any]:
+    s3 = boto3.client("s3", endpoint_url=lab_env["AWS_ENDPOINT_URL"], region_name=lab_env["AWS_REGION"],
+                      aws_access_key_id=lab_env["AWS_ACCESS_KEY_ID"],
+                      aws_secret_access_key=lab_env["AWS_SECRET_ACCESS_KEY"])
+    body = s3.get_object(Bucket=lab_env["ERPOPS_LAB_BACKUP_BUCKET"],
+                         Key="odoo-backups/%s/%s/manifest.json" % (tenant, backup_id))["Body"].read()
+    return json.loads(body)
 
 
 def test_deploy_three_tenants(run_playbook, cluster: Cluster) -> None:
@@ -98,7 +143,7 @@ def test_bad_input_fails_before_anything_is_applied(run_playbook, cluster: Clust
     assert {t: cluster.owned_versions("%s-lab" % t) for t in TENANTS} == before
 
 
-def test_upgrade_succeeds_and_records_a_release(run_playbook, cluster: Cluster) -> None:
+def test_upgrade_succeeds_and_records_a_release(run_playbook, cluster: Cluster, lab_env: dict[str, str]) -> None:
     res = run_playbook("playbooks/upgrade.yml", "-l", "acme", "-e", "odoo_upgrade_image=" + NEW_IMAGE,
                        "-e", json.dumps({"odoo_upgrade_modules": ["sale", "stock"]}), "-e", "odoo_change_id=CHG-42")
     assert recap(res.stdout)["acme"]["failed"] == 0
@@ -111,13 +156,25 @@ def test_upgrade_succeeds_and_records_a_release(run_playbook, cluster: Cluster) 
     latest = history(cluster, "acme")[-1]
     assert latest["revision"] == 2 and latest["status"] == "deployed" and latest["image"] == NEW_IMAGE
     assert latest["change_id"] == "CHG-42" and "acme-lab-update-r2" in latest["note"]
+    # the pre-upgrade backup was taken, verified and recorded with the release
+    manifest = _backup_manifest(lab_env, "acme", latest["backup_id"])
+    assert manifest["db_name"] == "acme" and manifest["erpops"]["status"] == "complete"
+    assert manifest["erpops"]["source_revision"] == "release 1 (%s)" % OLD_IMAGE
 
 
-def test_failing_update_job_rolls_back_automatically(run_playbook, cluster: Cluster) -> None:
+def test_failing_update_job_rolls_back_automatically(run_playbook, cluster: Cluster, lab_env: dict[str, str]) -> None:
     before_image = cluster.image("globex-lab", "globex-lab-web")
+    assert "erpops_half_migrated" not in _tables(lab_env, "globex")
     res = run_playbook("playbooks/upgrade.yml", "-l", "globex", "-e", "odoo_upgrade_image=" + NEW_IMAGE,
-                       "-e", json.dumps({"odoo_upgrade_job_pod_labels": {"lab.erpops.io/fail": "true"}}), check=False)
+                       "-e", json.dumps({"odoo_upgrade_job_pod_labels": {"lab.erpops.io/fail": "true"},
+                                         "odoo_upgrade_backup_tasks": HOOK}), check=False)
     assert res.returncode != 0
+    # the database is back at the pre-upgrade backup; the half-migrated one is kept aside for the post-mortem
+    assert "Database globex restored from the pre-upgrade backup" in res.stdout
+    assert "erpops_half_migrated" not in _tables(lab_env, "globex")
+    with psycopg.connect(_conninfo(lab_env), dbname="postgres") as c:
+        aside = [r[0] for r in c.execute("SELECT datname FROM pg_database WHERE datname LIKE 'globex%old%'")]
+    assert len(aside) == 1 and "erpops_half_migrated" in _tables(lab_env, aside[0])
     assert recap(res.stdout)["globex"]["rescued"] == 1
     assert "(update Job globex-lab-update-r2)" in res.stdout
     assert "BackoffLimitExceeded" in res.stdout and "rolled back automatically to revision 1" in res.stdout
@@ -129,6 +186,7 @@ def test_failing_update_job_rolls_back_automatically(run_playbook, cluster: Clus
         assert cluster.ready("globex-lab", dep), dep
     latest = history(cluster, "globex")[-1]
     assert latest["rollback_of"] == 1 and latest["status"] == "deployed" and latest["image"] == OLD_IMAGE
+    assert latest["backup_id"] and _backup_manifest(lab_env, "globex", latest["backup_id"])["db_name"] == "globex"
 
 
 def test_rollback_playbook_to_a_named_revision(run_playbook, cluster: Cluster) -> None:
