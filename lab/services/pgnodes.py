@@ -6,6 +6,10 @@ no NAT): they reach each other on 10.213.0.0/24 and the host reaches them only t
 published on 127.0.0.1. Ansible drives them with the ``containers.podman.podman`` connection, so
 there is no sshd. Nothing is installed on them at start: the role does that (``inventories/lab/pgnodes.yml``).
 
+The nodes' WAL archive (pgBackRest) goes to an S3 API only they can reach: a second moto server, over TLS
+(pgBackRest speaks S3 only over HTTPS) with a certificate from the lab CA, bound to the bridge's host address
+(``S3_HOST``, the lab's own network) rather than 127.0.0.1, which inside a container is the container itself.
+
 Not a default service: ``make lab-up LAB_SERVICES=pgnodes`` (or the tests/molecule that need it).
 """
 
@@ -14,10 +18,15 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import ssl
 import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
 
-from lab.framework import Lab, LabError, Service, log
+from lab.framework import Lab, LabError, Service, log, port_open
+from lab.services.kube import issue_cert, pki_dir
+from lab.services.s3 import REGION, moto_binary
 
 NODES = ("pg1", "pg2", "pg3")
 NETWORK = "erpops-pgnodes"
@@ -27,6 +36,12 @@ PORT_BASE = int(os.environ.get("ERPOPS_LAB_PGNODES_PORT_BASE", "56400"))
 PUBLISHED = {"haproxy_write": (5000, 0), "haproxy_read": (5001, 1), "postgres": (5432, 2), "patroni": (8008, 3),
              "redis": (6379, 4)}
 IMAGE_SCRIPT = Path(__file__).resolve().parent.parent / "images" / "build-host-image.sh"
+S3_PORT = int(os.environ.get("ERPOPS_LAB_PGNODES_S3_PORT", "55443"))
+S3_BACKEND_PORT = S3_PORT + 1
+#: pgBackRest repository bucket (created by ``ready``)
+S3_BUCKET = "erpops-lab-pgbackrest"
+#: the name the nodes reach it by (an --add-host entry of every node)
+S3_NAME = "pgnodes-s3"
 
 
 def node_ip(i: int) -> str:
@@ -40,6 +55,11 @@ def port(i: int, what: str) -> int:
 
 def container(node: str) -> str:
     return f"erpops-{node}"
+
+
+def s3_host() -> str:
+    """The bridge's address on the host (``.1``): reachable from the nodes, bound by nothing else."""
+    return node_ip(-9)
 
 
 class PgNodes(Service):
@@ -76,7 +96,28 @@ class PgNodes(Service):
             res = self.podman(lab, "exec", container(n), "systemctl", "is-system-running", check=False)
             if res.stdout.strip() not in ("running", "degraded"):
                 return False
-        return True
+        return self._s3_answers(lab)
+
+    def _s3_context(self, lab: Lab) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(pki_dir(lab) / "ca.crt"))
+
+    def _s3_request(self, lab: Lab, path: str, method: str = "GET", data: bytes | None = None) -> int:
+        req = urllib.request.Request(f"https://{s3_host()}:{S3_PORT}{path}", method=method, data=data)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                             urllib.request.HTTPSHandler(context=self._s3_context(lab)))
+        try:
+            with opener.open(req, timeout=5) as r:
+                return r.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    def _s3_answers(self, lab: Lab) -> bool:
+        if not port_open(S3_PORT, host=s3_host()):
+            return False
+        try:
+            return self._s3_request(lab, "/") == 200
+        except (urllib.error.URLError, OSError, ssl.SSLError):
+            return False
 
     def start(self, lab: Lab) -> None:
         env = {**os.environ, "ERPOPS_LAB_CACHE": str(lab.cache)}
@@ -88,7 +129,7 @@ class PgNodes(Service):
         if self.podman(lab, "network", "exists", NETWORK, check=False).returncode != 0:
             self.podman(lab, "network", "create", "--internal", "--subnet", SUBNET,
                         "--label", "erpops.lab=pgnodes", NETWORK)
-        hosts = [f"--add-host={n}:{node_ip(i)}" for i, n in enumerate(NODES, 1)]
+        hosts = [*(f"--add-host={n}:{node_ip(i)}" for i, n in enumerate(NODES, 1)), f"--add-host={S3_NAME}:{s3_host()}"]
         for i, n in enumerate(NODES, 1):
             if container(n) in self._running(lab):
                 continue
@@ -102,6 +143,8 @@ class PgNodes(Service):
                 image, "/sbin/init",
             )
         self._host_side(lab)
+        self._start_s3(lab)
+        lab.wait_until(lambda: self._s3_answers(lab), 60, "the pgnodes S3 (TLS) to answer", self.logs(lab))
         lab.wait_until(self._booted(lab), 90, "systemd in the pg nodes to reach running", self.logs(lab))
         (lab.dir(self.name) / "ready").write_text(image + "\n")
         log(f"pgnodes: {', '.join(NODES)} booted from {image}; converge with the postgresql_ha role")
@@ -131,7 +174,42 @@ class PgNodes(Service):
             return True
         return check
 
+    def _start_s3(self, lab: Lab) -> None:
+        """moto (plain HTTP, 127.0.0.1) behind HAProxy terminating TLS on the bridge address. HAProxy rather than
+        moto's own TLS: werkzeug closes every connection without a TLS close_notify, which pgBackRest's keep-alive
+        client reports as "TLS error ... unexpected eof"."""
+        # pgBackRest matches the endpoint against DNS names only (not IP SANs): the nodes use S3_NAME
+        crt, key = issue_cert(lab, f"pgnodes-s3-{S3_NAME}", f"/CN={S3_NAME}", client=False,
+                              sans=(f"DNS:{S3_NAME}", f"IP:{s3_host()}", "IP:127.0.0.1"))
+        d = lab.dir(self.name)
+        pem = d / "s3-tls.pem"
+        pem.write_text(crt.read_text() + key.read_text())
+        pem.chmod(0o600)
+        cfg = d / "s3-haproxy.cfg"
+        cfg.write_text(
+            "global\n  maxconn 256\n"
+            "defaults\n  mode http\n  timeout connect 5s\n  timeout client 120s\n  timeout server 120s\n"
+            f"frontend s3\n  bind {s3_host()}:{S3_PORT} ssl crt {pem}\n  default_backend moto\n"
+            f"backend moto\n  server moto 127.0.0.1:{S3_BACKEND_PORT}\n")
+        # S3_IGNORE_SUBDOMAIN_BUCKETNAME: path-style whatever the Host header says
+        lab.spawn(self.name, "s3moto", [moto_binary(), "-H", "127.0.0.1", "-p", str(S3_BACKEND_PORT)],
+                  env={"MOTO_ALLOW_NONEXISTENT_REGION": "false", "S3_IGNORE_SUBDOMAIN_BUCKETNAME": "true"})
+        lab.wait_until(lambda: port_open(S3_BACKEND_PORT), 60, "the pgnodes S3 backend to listen", self.logs(lab))
+        lab.spawn(self.name, "s3tls", ["/usr/sbin/haproxy", "-db", "-f", str(cfg)])
+
+    def ready(self, lab: Lab) -> None:
+        """Create the pgBackRest repository bucket unless it exists (moto accepts unsigned requests)."""
+        if self._s3_request(lab, f"/{S3_BUCKET}", method="HEAD") == 200:
+            return
+        body = ("<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                f"<LocationConstraint>{REGION}</LocationConstraint></CreateBucketConfiguration>").encode()
+        status = self._s3_request(lab, f"/{S3_BUCKET}", method="PUT", data=body)
+        if status != 200:
+            raise LabError(f"pgnodes: creating bucket {S3_BUCKET} answered {status}")
+        log(f"pgnodes: created bucket {S3_BUCKET} (pgBackRest repository)")
+
     def stop(self, lab: Lab) -> None:
+        lab.stop_procs(self.name)
         if self.podman(lab, "version", check=False).returncode != 0:
             return
         (lab.root / "pgnodes" / "ready").unlink(missing_ok=True)
@@ -153,6 +231,14 @@ class PgNodes(Service):
             "PGNODES_ODOO_PASSWORD": lab.secret("pgnodes_odoo_password"),
             "PGNODES_REST_PASSWORD": lab.secret("pgnodes_rest_password"),
             "PGNODES_REDIS_PASSWORD": lab.secret("pgnodes_redis_password"),
+            # pgBackRest repository: moto over TLS on the bridge (any key pair is accepted; these are the lab's)
+            "PGNODES_S3_ENDPOINT": S3_NAME,
+            "PGNODES_S3_PORT": str(S3_PORT),
+            "PGNODES_S3_BUCKET": S3_BUCKET,
+            "PGNODES_S3_REGION": REGION,
+            "PGNODES_S3_CA": str(pki_dir(lab) / "ca.crt"),
+            "PGNODES_S3_KEY": "lab" + lab.secret("aws_access_key", 8),
+            "PGNODES_S3_KEY_SECRET": lab.secret("aws_secret_key"),
         }
         for i, n in enumerate(NODES, 1):
             up = n.upper()
@@ -169,4 +255,4 @@ class PgNodes(Service):
                 f"127.0.0.1:{port(1, 'haproxy_write')}, read 127.0.0.1:{port(1, 'haproxy_read')}")
 
     def logs(self, lab: Lab) -> list[Path]:
-        return sorted((lab.cache / "logs").glob("build-host-image-*.log"))[-1:]
+        return [*sorted((lab.cache / "logs").glob("build-host-image-*.log"))[-1:], *super().logs(lab)]

@@ -17,7 +17,7 @@ REGION = "eu-west-1"
 BACKUP_BUCKET = "erpops-lab-backups"
 
 
-def _moto() -> str:
+def moto_binary() -> str:
     venv = os.environ.get("ERPOPS_VENV")
     if venv and (Path(venv) / "bin" / "moto_server").exists():
         return str(Path(venv) / "bin" / "moto_server")
@@ -41,7 +41,7 @@ class S3(Service):
             return False
 
     def start(self, lab: Lab) -> None:
-        lab.spawn(self.name, "moto", [_moto(), "-H", "127.0.0.1", "-p", str(PORT)],
+        lab.spawn(self.name, "moto", [moto_binary(), "-H", "127.0.0.1", "-p", str(PORT)],
                   env={"MOTO_ALLOW_NONEXISTENT_REGION": "false"})
 
     def ready(self, lab: Lab) -> None:

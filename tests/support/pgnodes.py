@@ -80,8 +80,11 @@ class PgNodes:
     def leader(self) -> str | None:
         return next((m["name"] for m in self.cluster()["members"] if m["role"] in PRIMARY_ROLES), None)
 
-    def wait_healthy(self, timeout: float = 120) -> dict:
-        """Until there is one leader and every other member runs as a replica (an old leader rejoined)."""
+    def wait_healthy(self, timeout: float = 120, sync_standbys: int = 1) -> dict:
+        """Until there is one leader, every other member runs as a replica (an old leader rejoined) and, for the
+        lab's synchronous mode, ``sync_standbys`` of them are synchronous standbys: right after a switchover the new
+        leader names its synchronous standby a few loops later, and until then no replica may take over (Patroni
+        promotes only a synchronous standby), so a failover test must not start before that."""
         deadline = time.monotonic() + timeout
         body: dict = {}
         while time.monotonic() < deadline:
@@ -93,7 +96,8 @@ class PgNodes:
             ms = body["members"]
             if (len(ms) == 3 and sum(m["role"] in PRIMARY_ROLES for m in ms) == 1
                     and all(m["state"] in ("running", "streaming") for m in ms)
-                    and all(m.get("lag", 0) not in ("unknown", None) for m in ms)):
+                    and all(m.get("lag", 0) not in ("unknown", None) for m in ms)
+                    and sum(m["role"] == "sync_standby" for m in ms) >= sync_standbys):
                 return body
             time.sleep(1)
         raise ClusterNotHealthy(f"cluster not healthy after {timeout}s: {body}")
