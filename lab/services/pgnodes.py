@@ -223,6 +223,7 @@ class PgNodes(Service):
             "PGNODES_INVENTORY": str(lab.repo / "inventories" / "lab" / "pgnodes.yml"),
             "PGNODES_PODMAN_ARGS": self.paths(lab)["PODMAN_ARGS"],
             "PGNODES_NODES": ",".join(NODES),
+            "PGNODES_SUBNET": SUBNET,
             "PGNODES_PKI_DIR": str(lab.dir(self.name) / "pki"),
             "PGNODES_HAPROXY_WRITE_PORT": str(port(1, "haproxy_write")),
             "PGNODES_HAPROXY_READ_PORT": str(port(1, "haproxy_read")),

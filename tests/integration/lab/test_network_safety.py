@@ -49,15 +49,35 @@ def is_loopback(addr: str) -> bool:
     return ip.is_loopback
 
 
-def test_lab_processes_use_loopback_only(lab_env: dict[str, str]) -> None:
-    pids = lab_pids(("kube", "traefik"))
-    assert pids, f"no kube/traefik pid files under {LAB_DIR}"
+def check_sockets(pids: set[int], allowed, what: str) -> int:
+    """Assert every TCP socket of ``pids`` is bound to (and, unless listening, connected to) an allowed address;
+    return how many there were."""
     seen = 0
     for state, local, peer, owners in sockets():
         if not owners & pids:
             continue
         seen += 1
-        assert is_loopback(local), f"lab process {owners} bound to {local}"
+        assert allowed(local), f"{what} {owners} bound to {local}"
         if state != "LISTEN":
-            assert is_loopback(peer), f"lab process {owners} connected to {peer}"
+            assert allowed(peer), f"{what} {owners} connected to {peer}"
+    return seen
+
+
+def test_lab_processes_use_loopback_only(lab_env: dict[str, str]) -> None:
+    pids = lab_pids(("kube", "traefik"))
+    assert pids, f"no kube/traefik pid files under {LAB_DIR}"
+    seen = check_sockets(pids, is_loopback, "lab process")
     assert seen, "found no socket of the lab processes (is `ss` able to see them?)"
+
+
+def test_pgnodes_repository_stays_on_the_lab_network(lab_env: dict[str, str]) -> None:
+    """The pgnodes' pgBackRest S3 (HAProxy + moto) listens on and talks to loopback or the lab's own bridge."""
+    bridge = ipaddress.ip_network(lab_env.get("PGNODES_SUBNET", "10.213.0.0/24"))
+    pids = lab_pids(("pgnodes",))
+    assert pids, f"no pgnodes pid files under {LAB_DIR} (make lab-up-test starts them)"
+
+    def allowed(addr: str) -> bool:
+        return is_loopback(addr) or ipaddress.ip_address(host(addr)) in bridge
+
+    seen = check_sockets(pids, allowed, "pgnodes S3 process")
+    assert seen >= 2, "expected the HAProxy and moto listeners of the pgnodes S3"
