@@ -203,3 +203,12 @@ def test_pitr_refuses_a_target_without_time_zone(run_playbook, cluster) -> None:
     assert res.returncode != 0
     assert 'postgresql_ha_pitr_target_time="2026-12-04 07:15:00": an ISO 8601 timestamp with a time zone' in res.stdout
     assert cluster.sh("pg1", "test -e /var/lib/postgresql/15/pitr-restore", check=False).returncode != 0
+
+
+def test_pitr_check_mode_restores_nothing(run_playbook, cluster, recap) -> None:
+    res = run_playbook("playbooks/pitr_restore.yml", "-l", "pg2", "--check",
+                       "-e", json.dumps({"postgresql_ha_pitr_target_time": "2026-12-04 07:15:00+00"}),
+                       inventory=INVENTORY)
+    assert recap(res.stdout)["pg2"]["failed"] == 0
+    assert "check mode: would restore to 2026-12-04 07:15:00+00" in res.stdout
+    assert cluster.sh("pg2", "test -e /var/lib/postgresql/15/pitr-restore", check=False).returncode != 0
