@@ -26,7 +26,7 @@ from pathlib import Path
 
 from lab.framework import Lab, LabError, Service, log, port_open
 from lab.services.kube import issue_cert, pki_dir
-from lab.services.s3 import REGION, moto_binary
+from lab.services.s3 import REGION, credentials, ensure_bucket, moto_binary
 
 NODES = ("pg1", "pg2", "pg3")
 NETWORK = "erpops-pgnodes"
@@ -98,24 +98,20 @@ class PgNodes(Service):
                 return False
         return self._s3_answers(lab)
 
-    def _s3_context(self, lab: Lab) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=str(pki_dir(lab) / "ca.crt"))
+    def _s3_opener(self, lab: Lab) -> urllib.request.OpenerDirector:
+        """HTTPS to the pgnodes S3, verified with the lab CA, never through a proxy."""
+        ctx = ssl.create_default_context(cafile=str(pki_dir(lab) / "ca.crt"))
+        return urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ctx))
 
-    def _s3_request(self, lab: Lab, path: str, method: str = "GET", data: bytes | None = None) -> int:
-        req = urllib.request.Request(f"https://{s3_host()}:{S3_PORT}{path}", method=method, data=data)
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
-                                             urllib.request.HTTPSHandler(context=self._s3_context(lab)))
-        try:
-            with opener.open(req, timeout=5) as r:
-                return r.status
-        except urllib.error.HTTPError as exc:
-            return exc.code
+    def _s3_url(self) -> str:
+        return f"https://{s3_host()}:{S3_PORT}"
 
     def _s3_answers(self, lab: Lab) -> bool:
         if not port_open(S3_PORT, host=s3_host()):
             return False
         try:
-            return self._s3_request(lab, "/") == 200
+            with self._s3_opener(lab).open(self._s3_url() + "/", timeout=5) as r:
+                return r.status == 200
         except (urllib.error.URLError, OSError, ssl.SSLError):
             return False
 
@@ -198,15 +194,8 @@ class PgNodes(Service):
         lab.spawn(self.name, "s3tls", ["/usr/sbin/haproxy", "-db", "-f", str(cfg)])
 
     def ready(self, lab: Lab) -> None:
-        """Create the pgBackRest repository bucket unless it exists (moto accepts unsigned requests)."""
-        if self._s3_request(lab, f"/{S3_BUCKET}", method="HEAD") == 200:
-            return
-        body = ("<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-                f"<LocationConstraint>{REGION}</LocationConstraint></CreateBucketConfiguration>").encode()
-        status = self._s3_request(lab, f"/{S3_BUCKET}", method="PUT", data=body)
-        if status != 200:
-            raise LabError(f"pgnodes: creating bucket {S3_BUCKET} answered {status}")
-        log(f"pgnodes: created bucket {S3_BUCKET} (pgBackRest repository)")
+        """The pgBackRest repository bucket."""
+        ensure_bucket(self._s3_opener(lab), self._s3_url(), S3_BUCKET, self.name)
 
     def stop(self, lab: Lab) -> None:
         lab.stop_procs(self.name)
@@ -238,8 +227,8 @@ class PgNodes(Service):
             "PGNODES_S3_BUCKET": S3_BUCKET,
             "PGNODES_S3_REGION": REGION,
             "PGNODES_S3_CA": str(pki_dir(lab) / "ca.crt"),
-            "PGNODES_S3_KEY": "lab" + lab.secret("aws_access_key", 8),
-            "PGNODES_S3_KEY_SECRET": lab.secret("aws_secret_key"),
+            "PGNODES_S3_KEY": credentials(lab)["AWS_ACCESS_KEY_ID"],
+            "PGNODES_S3_KEY_SECRET": credentials(lab)["AWS_SECRET_ACCESS_KEY"],
         }
         for i, n in enumerate(NODES, 1):
             up = n.upper()

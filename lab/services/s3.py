@@ -27,6 +27,30 @@ def moto_binary() -> str:
     return found
 
 
+def credentials(lab: Lab) -> dict[str, str]:
+    """The lab's S3 key pair (moto accepts any; one pair for every S3 endpoint of the lab)."""
+    return {"AWS_ACCESS_KEY_ID": "lab" + lab.secret("aws_access_key", 8),
+            "AWS_SECRET_ACCESS_KEY": lab.secret("aws_secret_key")}
+
+
+def ensure_bucket(opener: urllib.request.OpenerDirector, base_url: str, bucket: str, service: str) -> None:
+    """Create ``bucket`` in region REGION on the moto server at ``base_url`` unless it exists (moto accepts
+    unsigned path-style requests, so the standard library suffices)."""
+    url = f"{base_url}/{bucket}"
+    try:
+        with opener.open(urllib.request.Request(url, method="HEAD"), timeout=5):  # noqa: S310 - lab http(s) URL
+            return
+    except urllib.error.HTTPError as exc:
+        if exc.code != 404:
+            raise LabError(f"{service}: HEAD {url} answered {exc.code}") from exc
+    body = ("<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+            f"<LocationConstraint>{REGION}</LocationConstraint></CreateBucketConfiguration>").encode()
+    with opener.open(urllib.request.Request(url, data=body, method="PUT"), timeout=10) as r:  # noqa: S310
+        if r.status != 200:
+            raise LabError(f"{service}: creating bucket {bucket} answered {r.status}")
+    log(f"{service}: created bucket {bucket}")
+
+
 class S3(Service):
     name = "s3"
 
@@ -45,27 +69,14 @@ class S3(Service):
                   env={"MOTO_ALLOW_NONEXISTENT_REGION": "false"})
 
     def ready(self, lab: Lab) -> None:
-        """Create the lab backup bucket unless it exists (moto accepts unsigned path-style requests)."""
-        url = f"http://127.0.0.1:{PORT}/{BACKUP_BUCKET}"
-        try:
-            with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=5):
-                return
-        except urllib.error.HTTPError as exc:
-            if exc.code != 404:
-                raise LabError(f"s3: HEAD {url} answered {exc.code}") from exc
-        body = ("<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-                f"<LocationConstraint>{REGION}</LocationConstraint></CreateBucketConfiguration>").encode()
-        with urllib.request.urlopen(urllib.request.Request(url, data=body, method="PUT"), timeout=10) as r:
-            if r.status != 200:
-                raise LabError(f"s3: creating bucket {BACKUP_BUCKET} answered {r.status}")
-        log(f"s3: created bucket {BACKUP_BUCKET}")
+        ensure_bucket(urllib.request.build_opener(urllib.request.ProxyHandler({})), f"http://127.0.0.1:{PORT}",
+                      BACKUP_BUCKET, self.name)
 
     def env(self, lab: Lab) -> dict[str, str]:
         return {
             "AWS_ENDPOINT_URL": f"http://127.0.0.1:{PORT}",
             "S3_ENDPOINT_URL": f"http://127.0.0.1:{PORT}",
-            "AWS_ACCESS_KEY_ID": "lab" + lab.secret("aws_access_key", 8),
-            "AWS_SECRET_ACCESS_KEY": lab.secret("aws_secret_key"),
+            **credentials(lab),
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
             "ERPOPS_LAB_BACKUP_BUCKET": BACKUP_BUCKET,

@@ -34,6 +34,13 @@ def lab_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
+def conninfo(lab_env: dict[str, str]) -> str:
+    """libpq connection string of the lab PostgreSQL (no dbname: pass it to connect)."""
+    return "host=%s port=%s user=%s password=%s" % (lab_env["PGHOST"], lab_env["PGPORT"], lab_env["PGUSER"],
+                                                    lab_env["PGPASSWORD"])
+
+
+@pytest.fixture(scope="session")
 def ansible_env(lab_env: dict[str, str]) -> dict[str, str]:
     """Process environment for running ansible-playbook against the lab."""
     env = dict(os.environ)

@@ -30,12 +30,6 @@ def pgconn(lab_env: dict[str, str]) -> pg.PgConn:
                      password=lab_env["PGPASSWORD"], bin_dir=PGBIN)
 
 
-@pytest.fixture(scope="session")
-def conninfo(lab_env: dict[str, str]) -> str:
-    return "host=%s port=%s user=%s password=%s" % (lab_env["PGHOST"], lab_env["PGPORT"], lab_env["PGUSER"],
-                                                    lab_env["PGPASSWORD"])
-
-
 def make_bucket(lab_env: dict[str, str], name: str, **kw: object) -> storage.S3Settings:
     s3 = storage.S3Settings(bucket=name, prefix="odoo-backups", endpoint_url=lab_env["AWS_ENDPOINT_URL"],
                             region=lab_env["AWS_REGION"], access_key=lab_env["AWS_ACCESS_KEY_ID"],

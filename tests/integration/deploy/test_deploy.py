@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import psycopg
 import pytest
+from ansible_collections.erpops.odoo.plugins.module_utils.backup import manifest as mf
+from ansible_collections.erpops.odoo.plugins.module_utils.backup import storage
 from ansible_collections.erpops.odoo.plugins.module_utils.k8s import release as rel
 
 from tests.support import odoo_fixture
@@ -39,20 +40,8 @@ def fresh_tenants(cluster: Cluster) -> None:
     cluster.delete_namespaces(tuple("%s-lab" % t for t in TENANTS))
 
 
-def _conninfo(lab_env: dict[str, str]) -> str:
-    return "host=%s port=%s user=%s password=%s" % (lab_env["PGHOST"], lab_env["PGPORT"], lab_env["PGUSER"],
-                                                    lab_env["PGPASSWORD"])
-
-
-@pytest.fixture(scope="module", autouse=True)
-def tenant_databases(lab_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Each lab tenant's Odoo-shaped database on the lab PostgreSQL: upgrade.yml backs it up before the update
-    Job and restores it after a failed one. Dropped at the end, with any database a restore kept aside."""
-    conninfo = _conninfo(lab_env)
-    data = tmp_path_factory.mktemp("tenant-data")
-    for tenant in TENANTS:
-        odoo_fixture.create(tenant, data, 1, conninfo=conninfo)
-    yield
+def _drop_tenant_databases(conninfo: str) -> None:
+    """The lab tenants' databases and any copy a restore kept aside (``<tenant>_old_<hex>``)."""
     with psycopg.connect(conninfo, dbname="postgres") as c:
         names = [r[0] for r in c.execute("SELECT datname FROM pg_database WHERE datname = ANY(%s) "
                                          "OR datname LIKE ANY(%s)",
@@ -61,18 +50,30 @@ def tenant_databases(lab_env: dict[str, str], tmp_path_factory: pytest.TempPathF
         odoo_fixture.drop(name, conninfo)
 
 
-def _tables(lab_env: dict[str, str], db: str) -> set[str]:
-    with psycopg.connect(_conninfo(lab_env), dbname=db) as c:
+@pytest.fixture(scope="module", autouse=True)
+def tenant_databases(conninfo: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Each lab tenant's Odoo-shaped database on the lab PostgreSQL: upgrade.yml backs it up before the update
+    Job and restores it after a failed one. Leftovers of an earlier run (``make demo`` makes the same databases)
+    are dropped first, everything again at the end."""
+    _drop_tenant_databases(conninfo)
+    data = tmp_path_factory.mktemp("tenant-data")
+    for tenant in TENANTS:
+        odoo_fixture.create(tenant, data, 1, conninfo=conninfo)
+    yield
+    _drop_tenant_databases(conninfo)
+
+
+def _tables(conninfo: str, db: str) -> set[str]:
+    with psycopg.connect(conninfo, dbname=db) as c:
         return {r[0] for r in c.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
 
 
 def _backup_manifest(lab_env: dict[str, str], tenant: str, backup_id: str) -> dict[str, Any]:
-    s3 = boto3.client("s3", endpoint_url=lab_env["AWS_ENDPOINT_URL"], region_name=lab_env["AWS_REGION"],
-                      aws_access_key_id=lab_env["AWS_ACCESS_KEY_ID"],
-                      aws_secret_access_key=lab_env["AWS_SECRET_ACCESS_KEY"])
-    body = s3.get_object(Bucket=lab_env["ERPOPS_LAB_BACKUP_BUCKET"],
-                         Key="odoo-backups/%s/%s/manifest.json" % (tenant, backup_id))["Body"].read()
-    return json.loads(body)
+    """The manifest of a backup in the lab backup bucket, read with the backup core's own storage helpers."""
+    s3 = storage.S3Settings(bucket=lab_env["ERPOPS_LAB_BACKUP_BUCKET"], endpoint_url=lab_env["AWS_ENDPOINT_URL"],
+                            region=lab_env["AWS_REGION"], access_key=lab_env["AWS_ACCESS_KEY_ID"],
+                            secret_key=lab_env["AWS_SECRET_ACCESS_KEY"])
+    return storage.get_json(s3.client(), s3.bucket, mf.backup_prefix(s3.prefix, tenant, backup_id) + mf.MANIFEST)
 
 
 def test_deploy_three_tenants(run_playbook, cluster: Cluster) -> None:
@@ -162,19 +163,20 @@ def test_upgrade_succeeds_and_records_a_release(run_playbook, cluster: Cluster, 
     assert manifest["erpops"]["source_revision"] == "release 1 (%s)" % OLD_IMAGE
 
 
-def test_failing_update_job_rolls_back_automatically(run_playbook, cluster: Cluster, lab_env: dict[str, str]) -> None:
+def test_failing_update_job_rolls_back_automatically(run_playbook, cluster: Cluster, lab_env: dict[str, str],
+                                                    conninfo: str) -> None:
     before_image = cluster.image("globex-lab", "globex-lab-web")
-    assert "erpops_half_migrated" not in _tables(lab_env, "globex")
+    assert "erpops_half_migrated" not in _tables(conninfo, "globex")
     res = run_playbook("playbooks/upgrade.yml", "-l", "globex", "-e", "odoo_upgrade_image=" + NEW_IMAGE,
                        "-e", json.dumps({"odoo_upgrade_job_pod_labels": {"lab.erpops.io/fail": "true"},
                                          "odoo_upgrade_backup_tasks": HOOK}), check=False)
     assert res.returncode != 0
     # the database is back at the pre-upgrade backup; the half-migrated one is kept aside for the post-mortem
     assert "Database globex restored from the pre-upgrade backup" in res.stdout
-    assert "erpops_half_migrated" not in _tables(lab_env, "globex")
-    with psycopg.connect(_conninfo(lab_env), dbname="postgres") as c:
+    assert "erpops_half_migrated" not in _tables(conninfo, "globex")
+    with psycopg.connect(conninfo, dbname="postgres") as c:
         aside = [r[0] for r in c.execute("SELECT datname FROM pg_database WHERE datname LIKE 'globex%old%'")]
-    assert len(aside) == 1 and "erpops_half_migrated" in _tables(lab_env, aside[0])
+    assert len(aside) == 1 and "erpops_half_migrated" in _tables(conninfo, aside[0])
     assert recap(res.stdout)["globex"]["rescued"] == 1
     assert "(update Job globex-lab-update-r2)" in res.stdout
     assert "BackoffLimitExceeded" in res.stdout and "rolled back automatically to revision 1" in res.stdout

@@ -146,6 +146,11 @@ def test_sigkill_primary_failover_loses_no_acknowledged_commit(cluster, writer_f
     assert {m["name"] for m in state["members"]} == set(NODES)
 
 
+def _no_scratch(cluster, node: str) -> bool:
+    """The PITR scratch data directory is absent on ``node``."""
+    return cluster.sh(node, "test -e /var/lib/postgresql/15/pitr-restore", check=False).returncode != 0
+
+
 def _archived(c, wal: str, timeout: float = 60) -> None:
     """Wait until PostgreSQL reports ``wal`` (or a later segment) archived by pgBackRest."""
     deadline = time.monotonic() + timeout
@@ -192,8 +197,7 @@ def test_pitr_restores_to_a_timestamp_between_two_writes(run_playbook, cluster, 
     # the scratch instance goes away on request
     run_playbook("playbooks/pitr_restore.yml", "-l", node, "-e", "postgresql_ha_pitr_state=absent",
                  inventory=INVENTORY)
-    gone = cluster.sh(node, "test -e /var/lib/postgresql/15/pitr-restore", check=False)
-    assert gone.returncode != 0
+    assert _no_scratch(cluster, node)
 
 
 def test_pitr_refuses_a_target_without_time_zone(run_playbook, cluster) -> None:
@@ -202,7 +206,7 @@ def test_pitr_refuses_a_target_without_time_zone(run_playbook, cluster) -> None:
                        inventory=INVENTORY, check=False)
     assert res.returncode != 0
     assert 'postgresql_ha_pitr_target_time="2026-12-04 07:15:00": an ISO 8601 timestamp with a time zone' in res.stdout
-    assert cluster.sh("pg1", "test -e /var/lib/postgresql/15/pitr-restore", check=False).returncode != 0
+    assert _no_scratch(cluster, "pg1")
 
 
 def test_pitr_check_mode_restores_nothing(run_playbook, cluster, recap) -> None:
@@ -211,4 +215,4 @@ def test_pitr_check_mode_restores_nothing(run_playbook, cluster, recap) -> None:
                        inventory=INVENTORY)
     assert recap(res.stdout)["pg2"]["failed"] == 0
     assert "check mode: would restore to 2026-12-04 07:15:00+00" in res.stdout
-    assert cluster.sh("pg2", "test -e /var/lib/postgresql/15/pitr-restore", check=False).returncode != 0
+    assert _no_scratch(cluster, "pg2")
