@@ -181,39 +181,65 @@ def update_modules(engine: Any, raw_spec: dict[str, Any], modules: list[str], su
                    pod_labels: dict[str, str] | None = None, stop_cron: bool = True, timeout: float = 3600,
                    cron_timeout: float = 300) -> dict[str, Any]:
     """Stop cron (scale to 0, wait for its pods to go), then run ``odoo -u`` as a Job and wait for it."""
+    return run_job(engine, raw_spec, "update", suffix, modules=modules, pod_labels=pod_labels, stop_cron=stop_cron,
+                   timeout=timeout, cron_timeout=cron_timeout)
+
+
+def neutralize(engine: Any, raw_spec: dict[str, Any], suffix: str, *, pod_labels: dict[str, str] | None = None,
+               stop_cron: bool = True, timeout: float = 1800, cron_timeout: float = 300) -> dict[str, Any]:
+    """Stop cron, then run the image's ``odoo neutralize`` on the instance's database as a Job and wait for it."""
+    return run_job(engine, raw_spec, "neutralize", suffix, pod_labels=pod_labels, stop_cron=stop_cron,
+                   timeout=timeout, cron_timeout=cron_timeout)
+
+
+def scale_cron_down(engine: Any, s: dict[str, Any], timeout: float) -> tuple[bool, bool]:
+    """Scale the cron Deployment to 0 and wait for its pods to go: ``(found, changed)``."""
+    cron = engine.get("apps/v1", "Deployment", rd.names(s)["cron"], s["namespace"]) if s["cron"]["enabled"] else None
+    if cron is None:
+        return False, False
+    changed = (cron.get("spec") or {}).get("replicas", 1) != 0
+    if changed:
+        engine.patch(cron, {"spec": {"replicas": 0}})
+    if not engine.check_mode:
+        sel = "%s=%s,%s=cron" % (rd.LABEL_INSTANCE, s["instance"], rd.LABEL_COMPONENT)
+        engine.wait_pods_gone(s["namespace"], sel, timeout)
+    return True, changed
+
+
+def run_job(engine: Any, raw_spec: dict[str, Any], kind: str, suffix: str, *, modules: list[str] | None = None,
+            pod_labels: dict[str, str] | None = None, stop_cron: bool = True, timeout: float = 3600,
+            cron_timeout: float = 300) -> dict[str, Any]:
+    """Stop cron (optional), run a maintenance Job (:func:`render.render_job`) and wait for it.
+
+    A Job of the same name that already succeeded is not run again (idempotent); a failed or stale one is
+    replaced. Cron stays stopped afterwards: re-applying the instance (``present``) brings it back.
+    """
     s = sp.normalize(raw_spec)
-    job = rd.render_update_job(s, modules, suffix, pod_labels=pod_labels)
+    job = rd.render_job(s, kind, suffix, modules=modules, pod_labels=pod_labels)
     check_cluster(engine, dict(s, hostnames=[]), [])
     result: dict[str, Any] = {"changed": False, "job": job["metadata"]["name"], "namespace": s["namespace"],
                               "cron_stopped": False, "status": None, "diff": []}
-    names = rd.names(s)
-    if stop_cron and s["cron"]["enabled"]:
-        cron = engine.get("apps/v1", "Deployment", names["cron"], s["namespace"])
-        if cron is not None and (cron.get("spec") or {}).get("replicas", 1) != 0:
-            engine.patch(cron, {"spec": {"replicas": 0}})
-            result["changed"] = True
-        if cron is not None and not engine.check_mode:
-            sel = "%s=%s,%s=cron" % (rd.LABEL_INSTANCE, s["instance"], rd.LABEL_COMPONENT)
-            try:
-                engine.wait_pods_gone(s["namespace"], sel, cron_timeout)
-            except ApplyError as exc:
-                raise InstanceError("cron did not stop before the update: %s" % exc, exc.details, result)
-        result["cron_stopped"] = cron is not None
+    if stop_cron:
+        try:
+            result["cron_stopped"], result["changed"] = scale_cron_down(engine, s, cron_timeout)
+        except ApplyError as exc:
+            raise InstanceError("cron did not stop before the %s Job: %s" % (kind, exc), exc.details, result)
     existing = engine.get("batch/v1", "Job", job["metadata"]["name"], s["namespace"])
     if existing is not None:
         st = existing.get("status") or {}
         if (st.get("succeeded") or 0) >= 1:
             result["status"] = "succeeded"
             return result
-        if not engine.check_mode:  # a failed or stale run of the same update: start it again
+        if not engine.check_mode:  # a failed or stale run of the same Job: start it again
             engine.delete(existing)
             engine.wait_pods_gone(s["namespace"], "job-name=%s" % job["metadata"]["name"], cron_timeout)
             _wait_gone(engine, job)
     engine.create(job)
     result["changed"] = True
-    result["diff"] = [{"before": "", "after": "Job %s/%s: odoo -u %s --stop-after-init (image %s)\n"
-                       % (s["namespace"], job["metadata"]["name"], ",".join(modules), rd.image_ref(s)),
-                       "before_header": "update job", "after_header": "update job"}]
+    result["diff"] = [{"before": "", "after": "Job %s/%s: odoo %s (image %s)\n"
+                       % (s["namespace"], job["metadata"]["name"], " ".join(rd.job_args(s, kind, modules)),
+                          rd.image_ref(s)),
+                       "before_header": "%s job" % kind, "after_header": "%s job" % kind}]
     if engine.check_mode:
         result["status"] = "planned"
         return result

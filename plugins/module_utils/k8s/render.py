@@ -476,34 +476,65 @@ def _ingress(s: dict[str, Any], n: dict[str, str]) -> list[dict[str, Any]]:
     return out
 
 
-# ---------------------------------------------------------------------------- update Job
+# ---------------------------------------------------------------------------- maintenance Jobs
+#: The one-shot commands run as Jobs from the web pods' template: ``kind -> (name infix, describe)``.
+JOB_KINDS = {"update": "update", "neutralize": "neutralize"}
+#: ``odoo neutralize`` exists from Odoo 16.0 on.
+NEUTRALIZE_MIN_VERSION = 16
+
+
+def job_name(s: dict[str, Any], kind: str, suffix: str) -> str:
+    return ("%s-%s-%s" % (s["instance"], JOB_KINDS[kind], suffix))[:63].rstrip("-")
+
+
 def update_job_name(s: dict[str, Any], suffix: str) -> str:
-    return ("%s-update-%s" % (s["instance"], suffix))[:63].rstrip("-")
+    return job_name(s, "update", suffix)
 
 
-def render_update_job(raw_spec: dict[str, Any], modules: list[str], suffix: str,
-                      pod_labels: dict[str, str] | None = None) -> dict[str, Any]:
-    """The module-update Job: ``odoo -u <modules> --stop-after-init`` with the spec's image and config.
+def job_args(s: dict[str, Any], kind: str, modules: list[str] | None = None) -> list[str]:
+    """The ``odoo`` command line of a maintenance Job (``command`` is ``["odoo"]``)."""
+    db = s["database"]["name"]
+    if kind == "update":
+        return ["-c", CONF_PATH, "-d", db, "-u", ",".join(modules or []), "--stop-after-init",
+                "--no-http", "--workers=0", "--max-cron-threads=0"]
+    if kind == "neutralize":
+        return ["neutralize", "-c", CONF_PATH, "-d", db]
+    raise ValueError("unknown job kind %r" % kind)
 
-    ``modules`` is a list of technical names (``["all"]`` updates everything).
+
+def render_job(raw_spec: dict[str, Any], kind: str, suffix: str, *, modules: list[str] | None = None,
+               pod_labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """A maintenance Job with the spec's image, ``odoo.conf``, Secrets and volumes (the web pods' template).
+
+    ``kind`` ``update``: ``odoo -u <modules> --stop-after-init`` (``modules`` technical names, ``["all"]``
+    updates everything). ``kind`` ``neutralize``: ``odoo neutralize`` (Odoo >= 16) for restored staging copies.
     ``pod_labels`` go on the Job's pod only (the lab uses them to make a Job fail).
     """
     s = specmod.normalize(raw_spec)
     chk = specmod._Checker(s["tenant"])
-    if not modules or not all(isinstance(m, str) and m.replace("_", "").isalnum() for m in modules):
+    if kind == "update" and (not modules or not all(isinstance(m, str) and m.replace("_", "").isalnum()
+                                                    for m in modules)):
         chk.fail("modules", modules, "a non-empty list of Odoo module technical names (or ['all'])")
+    if kind == "neutralize" and s["odoo_version"] < NEUTRALIZE_MIN_VERSION:
+        chk.fail("odoo_version", s["odoo_version"], "%d or later for the image's 'odoo neutralize' command "
+                 "(older versions: the SQL path of odoo_restore neutralize=true)" % NEUTRALIZE_MIN_VERSION)
+    if not suffix or not all(c.isalnum() or c == "-" for c in suffix) or suffix != suffix.lower():
+        chk.fail("suffix", suffix, "lower-case letters, digits and '-' (part of the Job name)")
     chk.labels("update_job.pod_labels", pod_labels or {})
     job = s["update_job"]
-    args = ["-c", CONF_PATH, "-d", s["database"]["name"], "-u", ",".join(modules), "--stop-after-init",
-            "--no-http", "--workers=0", "--max-cron-threads=0"]
-    c = _container(s, "odoo-update", args, job["resources"], probes=False, ports=False)
+    c = _container(s, "odoo-%s" % kind, job_args(s, kind, modules), job["resources"], probes=False, ports=False)
     pod = _pod_spec(s, [c], s["termination_grace_seconds"])
     pod["restartPolicy"] = "Never"
-    name = update_job_name(s, suffix)
-    template = _template(s, "update", pod, config_hash(s), extra_labels=pod_labels or {})
-    return _obj("batch/v1", "Job", _meta(s, name, "update"), spec={
+    template = _template(s, kind, pod, config_hash(s), extra_labels=pod_labels or {})
+    return _obj("batch/v1", "Job", _meta(s, job_name(s, kind, suffix), kind), spec={
         "backoffLimit": 0,
         "activeDeadlineSeconds": job["active_deadline_seconds"],
         "ttlSecondsAfterFinished": job["ttl_seconds_after_finished"],
         "template": template,
     })
+
+
+def render_update_job(raw_spec: dict[str, Any], modules: list[str], suffix: str,
+                      pod_labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """The module-update Job: ``odoo -u <modules> --stop-after-init`` (see :func:`render_job`)."""
+    return render_job(raw_spec, "update", suffix, modules=modules, pod_labels=pod_labels)

@@ -12,29 +12,23 @@ import hashlib
 import http.client
 import json
 import os
-import signal
 import socket
 import ssl
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.traefik_file import file_traefik as file_traefik_process
+from tests.support.traefik_file import traefik_binary
 
 pytestmark = [pytest.mark.lab]
 
 HOST = "odoo.lab.test"
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class AppHandler(BaseHTTPRequestHandler):
@@ -107,9 +101,10 @@ def backend(name: str) -> tuple[ThreadingHTTPServer, int]:
 
 @pytest.fixture(scope="module")
 def file_traefik(lab_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    binary = lab_env.get("LAB_TRAEFIK_BIN")
-    if not binary or not Path(binary).exists():
-        pytest.fail("the lab's Traefik binary is not built (no LAB_TRAEFIK_BIN in .lab/env): run `make lab-up`")
+    try:
+        binary = traefik_binary(lab_env)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     d = tmp_path_factory.mktemp("traefik-file")
     cert, key = d / "tls.crt", d / "tls.key"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
@@ -117,7 +112,6 @@ def file_traefik(lab_env: dict[str, str], tmp_path_factory: pytest.TempPathFacto
                     "-addext", f"subjectAltName=DNS:{HOST},IP:127.0.0.1"], check=True, capture_output=True)
     app, app_port = backend("app")
     ws, ws_port = backend("ws")
-    ports = {name: free_port() for name in ("web", "websecure", "api")}
     dynamic = {
         "http": {
             "routers": {
@@ -135,43 +129,15 @@ def file_traefik(lab_env: dict[str, str], tmp_path_factory: pytest.TempPathFacto
         },
         "tls": {"stores": {"default": {"defaultCertificate": {"certFile": str(cert), "keyFile": str(key)}}}},
     }
-    dyn = d / "dynamic.yaml"
-    dyn.write_text(json.dumps(dynamic, indent=1))  # JSON is YAML
-    log = d / "traefik.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([
-            binary, "--global.checkNewVersion=false", "--global.sendAnonymousUsage=false",
-            f"--entryPoints.web.address=127.0.0.1:{ports['web']}",
-            "--entryPoints.web.http.redirections.entryPoint.to=websecure",
-            "--entryPoints.web.http.redirections.entryPoint.scheme=https",
-            f"--entryPoints.websecure.address=127.0.0.1:{ports['websecure']}",
-            f"--entryPoints.traefik.address=127.0.0.1:{ports['api']}",
-            "--api=true", "--api.insecure=true", "--ping=true",
-            f"--providers.file.filename={dyn}", "--providers.file.watch=false", "--log.level=INFO",
-        ], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, cwd=d)
+    redirect = ("--entryPoints.web.http.redirections.entryPoint.to=websecure",
+                "--entryPoints.web.http.redirections.entryPoint.scheme=https")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", ports["api"], timeout=2)
-                conn.request("GET", "/api/http/routers")
-                routers = json.loads(conn.getresponse().read())
-                if {"app@file", "websocket@file"} <= {r["name"] for r in routers}:
-                    break
-            except (OSError, ValueError, http.client.HTTPException):
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"file-provider Traefik did not come up:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
-        ctx = ssl.create_default_context(cafile=str(cert))
-        yield {"ports": ports, "ctx": ctx, "cert": cert, "log": log}
+        with file_traefik_process(binary, d, dynamic, {"app@file", "websocket@file"}, redirect) as t:
+            yield {"ports": t["ports"], "ctx": ssl.create_default_context(cafile=str(cert)), "cert": cert,
+                   "log": t["log"]}
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
         app.shutdown()
         ws.shutdown()
 

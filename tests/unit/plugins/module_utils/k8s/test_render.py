@@ -212,5 +212,28 @@ def test_update_job(base_spec: dict[str, Any]) -> None:
         rd.render_update_job(base_spec, ["sale; rm -rf /"], "r3")
 
 
+def test_neutralize_job_runs_the_image_command_with_the_instance_config(base_spec: dict[str, Any]) -> None:
+    job = rd.render_job(base_spec, "neutralize", "20261203t020000z-1a2b3c")
+    validate_manifest(job)
+    assert job["metadata"]["name"] == "acme-prod-neutralize-20261203t020000z-1a2b3c"
+    tpl = job["spec"]["template"]
+    c = tpl["spec"]["containers"][0]
+    assert c["command"] == ["odoo"]
+    assert c["args"] == ["neutralize", "-c", rd.CONF_PATH, "-d", "acme"]
+    assert tpl["metadata"]["labels"][rd.LABEL_COMPONENT] == "neutralize"
+    web = next(o for o in rd.render(base_spec) if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-web"))
+    wc = web["spec"]["template"]["spec"]["containers"][0]
+    # same image, environment (Secret references) and config volume as the web pods
+    assert (c["image"], c["env"], c["volumeMounts"]) == (wc["image"], wc["env"], wc["volumeMounts"])
+    assert tpl["spec"]["restartPolicy"] == "Never" and "readinessProbe" not in c
+
+
+def test_neutralize_job_refuses_odoo_before_16_and_bad_suffix(base_spec: dict[str, Any]) -> None:
+    with pytest.raises(sp.SpecError, match=r"field 'odoo_version'.*15"):
+        rd.render_job(dict(base_spec, odoo_version=15), "neutralize", "x1")
+    with pytest.raises(sp.SpecError, match="field 'suffix'"):
+        rd.render_job(base_spec, "neutralize", "Backup_1")
+
+
 def test_render_is_deterministic(base_spec: dict[str, Any]) -> None:
     assert rd.render(base_spec) == rd.render(copy.deepcopy(base_spec))

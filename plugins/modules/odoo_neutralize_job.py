@@ -1,0 +1,135 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: erpops.odoo contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The ``erpops.odoo.odoo_neutralize_job`` module: stop cron and run ``odoo neutralize`` as a Kubernetes Job."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: odoo_neutralize_job
+short_description: Neutralize an instance's database with the image's odoo neutralize command as a Job
+version_added: 0.1.0
+author: erpops platform team (@erpops)
+description:
+  - For staging copies restored from production (M(erpops.odoo.odoo_restore), C(playbooks/restore.yml)).
+  - Scales the instance's cron Deployment to 0 and waits until its pods are gone, so no scheduled action runs
+    on the copy before it is neutralized.
+  - Runs C(odoo neutralize -c /etc/odoo/odoo.conf -d <database>) in a Job built from the same spec, image,
+    C(odoo.conf) and Secret references as the web pods (the rendering core of M(erpops.odoo.odoo_instance)) and
+    waits for it. The command applies every installed module's neutralization (mail servers, scheduled actions,
+    payment and delivery providers, IAP, ...) and sets C(database.is_neutralized).
+  - Needs Odoo 16.0 or later (C(odoo_version) of the spec); older versions are refused before anything runs -
+    use the SQL path of M(erpops.odoo.odoo_restore) (O(erpops.odoo.odoo_restore#module:neutralize=true)).
+  - On failure the task fails naming the Job, its condition and the failing pods. Cron stays stopped; re-apply
+    the instance with M(erpops.odoo.odoo_instance), which restores it.
+  - A Job of the same name that already succeeded is not run again (idempotent); a failed one is replaced.
+extends_documentation_fragment:
+  - erpops.odoo.k8s_cluster
+  - erpops.odoo.k8s_cluster.SPEC
+attributes:
+  check_mode:
+    support: full
+    description: The cron scale-down and the Job creation are server-side dry-runs; nothing runs.
+  diff_mode:
+    support: partial
+    description: Describes the Job that would run.
+  platform:
+    support: full
+    platforms: posix
+    description: Runs where the kubeconfig is (usually the controller); talks only to the Kubernetes API.
+options:
+  suffix:
+    description: Job name suffix (C(<instance>-neutralize-<suffix>)), e.g. the restored backup id in lower case.
+    type: str
+    required: true
+  pod_labels:
+    description: Extra labels on the Job's pod only.
+    type: dict
+    default: {}
+  stop_cron:
+    description: Scale the cron Deployment to 0 and wait for its pods to terminate first.
+    type: bool
+    default: true
+  timeout:
+    description: Seconds to wait for the Job.
+    type: int
+    default: 1800
+  cron_timeout:
+    description: Seconds to wait for the cron pods to stop.
+    type: int
+    default: 300
+seealso:
+  - module: erpops.odoo.odoo_restore
+  - module: erpops.odoo.odoo_update_job
+"""
+
+EXAMPLES = r"""
+- name: Neutralize the staging copy just restored from production
+  erpops.odoo.odoo_neutralize_job:
+    spec: "{{ acme_staging_spec }}"
+    suffix: 20261203t020000z-1a2b3c
+"""
+
+RETURN = r"""
+job:
+  description: Name of the Job.
+  type: str
+  returned: always
+namespace:
+  description: Namespace of the Job.
+  type: str
+  returned: always
+status:
+  description: V(succeeded), V(failed) or V(planned) (check mode).
+  type: str
+  returned: always
+cron_stopped:
+  description: Whether the cron Deployment was found and scaled to 0.
+  type: bool
+  returned: always
+failure:
+  description: On failure, the Job name, reason and failing pods.
+  type: dict
+  returned: failure
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.erpops.odoo.plugins.module_utils.k8s import apply as k8s_apply
+from ansible_collections.erpops.odoo.plugins.module_utils.k8s import instance
+from ansible_collections.erpops.odoo.plugins.module_utils.k8s.args import SPEC_ARG, argspec
+from ansible_collections.erpops.odoo.plugins.module_utils.k8s.spec import SpecError
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argspec(
+            suffix={"type": "str", "required": True},
+            pod_labels={"type": "dict", "default": {}},
+            stop_cron={"type": "bool", "default": True},
+            timeout={"type": "int", "default": 1800},
+            cron_timeout={"type": "int", "default": 300},
+            **SPEC_ARG),
+        supports_check_mode=True,
+    )
+    if not k8s_apply.HAS_KUBERNETES:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(k8s_apply.KUBERNETES_IMPORT_ERROR))
+    p = module.params
+    try:
+        engine = k8s_apply.Engine(k8s_apply.new_client(p["kubeconfig"], p["context"]), check_mode=module.check_mode)
+        result = instance.neutralize(engine, p["spec"], p["suffix"], pod_labels=p["pod_labels"],
+                                     stop_cron=p["stop_cron"], timeout=p["timeout"], cron_timeout=p["cron_timeout"])
+    except SpecError as exc:
+        module.fail_json(msg=str(exc), changed=False)
+    except instance.InstanceError as exc:
+        module.fail_json(msg=str(exc), failure=exc.details, **dict(exc.result))
+    except k8s_apply.ApplyError as exc:
+        module.fail_json(msg=str(exc), details=exc.details)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
