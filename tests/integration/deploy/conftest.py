@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import time
 from typing import Any
 
+import psycopg
 import pytest
+from ansible_collections.erpops.odoo.plugins.module_utils.backup import manifest as mf
+from ansible_collections.erpops.odoo.plugins.module_utils.backup import storage
+from ansible_collections.erpops.odoo.plugins.module_utils.k8s import release as rel
 from kubernetes import config
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import NotFoundError
@@ -85,3 +90,23 @@ def recap(stdout: str) -> dict[str, dict[str, int]]:
         for key, val in re.findall(r"(\w+)=(\d+)", counters):
             cur[key] = cur.get(key, 0) + int(val)
     return out
+
+
+def history(cluster: Cluster, tenant: str) -> list[dict[str, Any]]:
+    """The release history of a lab tenant (its ConfigMap)."""
+    cm = cluster.get("v1", "ConfigMap", rel.configmap_name("%s-lab" % tenant), "%s-lab" % tenant)
+    assert cm is not None, "no release history for %s" % tenant
+    return json.loads(cm["data"][rel.DATA_KEY])
+
+
+def tables(conninfo: str, db: str) -> set[str]:
+    with psycopg.connect(conninfo, dbname=db) as c:
+        return {r[0] for r in c.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+
+
+def backup_manifest(lab_env: dict[str, str], tenant: str, backup_id: str) -> dict[str, Any]:
+    """The manifest of a backup in the lab backup bucket, read with the backup core's own storage helpers."""
+    s3 = storage.S3Settings(bucket=lab_env["ERPOPS_LAB_BACKUP_BUCKET"], endpoint_url=lab_env["AWS_ENDPOINT_URL"],
+                            region=lab_env["AWS_REGION"], access_key=lab_env["AWS_ACCESS_KEY_ID"],
+                            secret_key=lab_env["AWS_SECRET_ACCESS_KEY"])
+    return storage.get_json(s3.client(), s3.bucket, mf.backup_prefix(s3.prefix, tenant, backup_id) + mf.MANIFEST)

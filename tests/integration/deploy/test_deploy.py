@@ -14,22 +14,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from ansible_collections.erpops.odoo.plugins.module_utils.backup import manifest as mf
-from ansible_collections.erpops.odoo.plugins.module_utils.backup import storage
-from ansible_collections.erpops.odoo.plugins.module_utils.k8s import release as rel
 
 from tests.support import odoo_fixture
 
-from .conftest import TENANTS, Cluster, recap
+from .conftest import TENANTS, Cluster, backup_manifest, history, recap, tables
 
 OLD_IMAGE = "registry.lab.invalid/odoo:17.0"
 NEW_IMAGE = "registry.lab.invalid/odoo:17.0-20261203"
-
-
-def history(cluster: Cluster, tenant: str) -> list[dict[str, Any]]:
-    cm = cluster.get("v1", "ConfigMap", rel.configmap_name("%s-lab" % tenant), "%s-lab" % tenant)
-    assert cm is not None, "no release history for %s" % tenant
-    return json.loads(cm["data"][rel.DATA_KEY])
 
 
 HOOK = str(Path(__file__).resolve().parent / "files" / "backup_then_half_migrate.yml")
@@ -61,19 +52,6 @@ def tenant_databases(conninfo: str, tmp_path_factory: pytest.TempPathFactory) ->
         odoo_fixture.create(tenant, data, 1, conninfo=conninfo)
     yield
     _drop_tenant_databases(conninfo)
-
-
-def _tables(conninfo: str, db: str) -> set[str]:
-    with psycopg.connect(conninfo, dbname=db) as c:
-        return {r[0] for r in c.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
-
-
-def _backup_manifest(lab_env: dict[str, str], tenant: str, backup_id: str) -> dict[str, Any]:
-    """The manifest of a backup in the lab backup bucket, read with the backup core's own storage helpers."""
-    s3 = storage.S3Settings(bucket=lab_env["ERPOPS_LAB_BACKUP_BUCKET"], endpoint_url=lab_env["AWS_ENDPOINT_URL"],
-                            region=lab_env["AWS_REGION"], access_key=lab_env["AWS_ACCESS_KEY_ID"],
-                            secret_key=lab_env["AWS_SECRET_ACCESS_KEY"])
-    return storage.get_json(s3.client(), s3.bucket, mf.backup_prefix(s3.prefix, tenant, backup_id) + mf.MANIFEST)
 
 
 def test_deploy_three_tenants(run_playbook, cluster: Cluster) -> None:
@@ -158,7 +136,7 @@ def test_upgrade_succeeds_and_records_a_release(run_playbook, cluster: Cluster, 
     assert latest["revision"] == 2 and latest["status"] == "deployed" and latest["image"] == NEW_IMAGE
     assert latest["change_id"] == "CHG-42" and "acme-lab-update-r2" in latest["note"]
     # the pre-upgrade backup was taken, verified and recorded with the release
-    manifest = _backup_manifest(lab_env, "acme", latest["backup_id"])
+    manifest = backup_manifest(lab_env, "acme", latest["backup_id"])
     assert manifest["db_name"] == "acme" and manifest["erpops"]["status"] == "complete"
     assert manifest["erpops"]["source_revision"] == "release 1 (%s)" % OLD_IMAGE
 
@@ -166,17 +144,17 @@ def test_upgrade_succeeds_and_records_a_release(run_playbook, cluster: Cluster, 
 def test_failing_update_job_rolls_back_automatically(run_playbook, cluster: Cluster, lab_env: dict[str, str],
                                                     conninfo: str) -> None:
     before_image = cluster.image("globex-lab", "globex-lab-web")
-    assert "erpops_half_migrated" not in _tables(conninfo, "globex")
+    assert "erpops_half_migrated" not in tables(conninfo, "globex")
     res = run_playbook("playbooks/upgrade.yml", "-l", "globex", "-e", "odoo_upgrade_image=" + NEW_IMAGE,
                        "-e", json.dumps({"odoo_upgrade_job_pod_labels": {"lab.erpops.io/fail": "true"},
                                          "odoo_upgrade_backup_tasks": HOOK}), check=False)
     assert res.returncode != 0
     # the database is back at the pre-upgrade backup; the half-migrated one is kept aside for the post-mortem
     assert "Database globex restored from the pre-upgrade backup" in res.stdout
-    assert "erpops_half_migrated" not in _tables(conninfo, "globex")
+    assert "erpops_half_migrated" not in tables(conninfo, "globex")
     with psycopg.connect(conninfo, dbname="postgres") as c:
         aside = [r[0] for r in c.execute("SELECT datname FROM pg_database WHERE datname LIKE 'globex%old%'")]
-    assert len(aside) == 1 and "erpops_half_migrated" in _tables(conninfo, aside[0])
+    assert len(aside) == 1 and "erpops_half_migrated" in tables(conninfo, aside[0])
     assert recap(res.stdout)["globex"]["rescued"] == 1
     assert "(update Job globex-lab-update-r2)" in res.stdout
     assert "BackoffLimitExceeded" in res.stdout and "rolled back automatically to revision 1" in res.stdout
@@ -188,7 +166,7 @@ def test_failing_update_job_rolls_back_automatically(run_playbook, cluster: Clus
         assert cluster.ready("globex-lab", dep), dep
     latest = history(cluster, "globex")[-1]
     assert latest["rollback_of"] == 1 and latest["status"] == "deployed" and latest["image"] == OLD_IMAGE
-    assert latest["backup_id"] and _backup_manifest(lab_env, "globex", latest["backup_id"])["db_name"] == "globex"
+    assert latest["backup_id"] and backup_manifest(lab_env, "globex", latest["backup_id"])["db_name"] == "globex"
 
 
 def test_rollback_playbook_to_a_named_revision(run_playbook, cluster: Cluster) -> None:
