@@ -71,7 +71,10 @@ options:
     description: Bucket of attachments in object storage (instead of a filestore directory).
     type: str
   attachments_prefix:
-    description: Key prefix of the attachments in O(attachments_bucket).
+    description:
+      - Key prefix (folder) of the attachments in O(attachments_bucket); a trailing C(/) is implied, so
+        C(acme) reads C(acme/...) and never a sibling like C(acme-staging/...). The tar members are the keys
+        relative to it, the same paths M(erpops.odoo.odoo_restore) writes back.
     type: str
     default: ""
   odoo_zip:
@@ -165,8 +168,7 @@ from ansible_collections.erpops.odoo.plugins.module_utils.backup.errors import B
 
 def main():
     module = AnsibleModule(argument_spec=args.backup_argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=[("filestore_dir", "attachments_bucket"),
-                                               ("data_dir", "attachments_bucket")])
+                           mutually_exclusive=args.FILESTORE_EXCLUSIVE)
     p = module.params
     try:
         req = BackupRequest(

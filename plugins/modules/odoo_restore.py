@@ -15,10 +15,19 @@ description:
   - Downloads every part of a backup (the latest complete one, or O(backup_id)) and checks its size and SHA-256
     against the manifest B(before) touching the target. A corrupted or truncated part fails here, with nothing
     changed.
-  - Restores into a new database. An existing target database or non-empty filestore directory is refused
+  - Restores into a new database. An existing target database, non-empty filestore directory or attachments
+    prefix holding objects is refused
     unless O(overwrite=true); then the existing one is renamed aside and dropped only after the restored copy
     validated, else the restored copy is dropped and the old one renamed back.
-  - Restores the filestore to O(filestore_dir) (or C(<data_dir>/filestore/<target_db>)).
+  - Restores the filestore to O(filestore_dir) (or C(<data_dir>/filestore/<target_db>)), or into an attachments
+    bucket (O(attachments_bucket), O(attachments_prefix)) for Odoo keeping attachments in object storage (e.g. on
+    Kubernetes with C(filestore.type=s3)). Objects under the prefix are refused unless O(overwrite=true); then
+    they are copied server-side to the sibling prefix C(<prefix>.old-<hex>/) and deleted, the tar members are
+    uploaded straight from the verified tar to C(<prefix>/<path in the tar>) (the keys M(erpops.odoo.odoo_backup)
+    reads with the same prefix), and the prefix is read back for validation. On failure the uploaded objects are
+    deleted and the old ones copied back; on success the aside copy is deleted unless O(keep_old=true). In a
+    bucket with versioning those deletes leave delete markers and noncurrent versions (expire them with a
+    lifecycle rule).
   - Validates - row counts of the key tables and the filestore tree digest equal the manifest, every key table
     is readable.
   - O(neutralize=true) applies the SQL neutralization for staging copies (outgoing and incoming mail servers
@@ -32,7 +41,8 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: Reads the manifest, checks that every part exists with its size and whether the target exists;
+    description: Reads the manifest, checks that every part exists with its size and whether the target exists
+      (database, filestore directory, objects under the attachments prefix - counted in RV(attachments));
       downloads and changes nothing.
   diff_mode:
     support: full
@@ -54,7 +64,8 @@ options:
     type: bool
     default: false
   keep_old:
-    description: With C(overwrite), keep the replaced database/filestore renamed instead of dropping it.
+    description: With C(overwrite), keep the replaced database/filestore renamed (the replaced attachments under
+      their aside prefix, RV(old_attachments_prefix)) instead of dropping them.
     type: bool
     default: false
   owner:
@@ -70,6 +81,23 @@ options:
   data_dir:
     description: Odoo C(data_dir); the filestore goes to C(<data_dir>/filestore/<target_db>).
     type: path
+  attachments_bucket:
+    description:
+      - Restore the filestore into this bucket instead of a directory. Mutually exclusive with O(filestore_dir)
+        and O(data_dir).
+      - Reached with the same client, endpoint and credentials as the backup storage (O(endpoint_url),
+        O(access_key), ...); an attachments bucket behind other credentials is not supported.
+      - The login needs C(s3:ListBucket), C(s3:GetObject), C(s3:PutObject), C(s3:DeleteObject) on it.
+      - Object metadata (such as C(Content-Type)) is not part of a backup; restored objects have none (Odoo
+        keeps the mimetype in C(ir_attachment)). Objects over 5 GiB cannot be moved aside (server-side copy limit).
+    type: str
+  attachments_prefix:
+    description:
+      - Key prefix (folder) of the attachments in O(attachments_bucket); a trailing C(/) is implied. Empty means
+        the whole bucket, which O(overwrite) cannot replace (the old objects would have no sibling prefix).
+      - Only with O(attachments_bucket).
+    type: str
+    default: ""
   neutralize:
     description: Neutralize the restored database (for staging copies of production).
     type: bool
@@ -99,6 +127,21 @@ EXAMPLES = r"""
     backup_id: 20261203T020000Z-1a2b3c
     target_db: acme_restored
     filestore_dir: /var/lib/odoo/filestore/acme_restored
+
+- name: Replace a Kubernetes tenant's database and its attachments in object storage
+  erpops.odoo.odoo_restore:
+    bucket: erpops-backups
+    tenant: acme
+    target_db: acme
+    attachments_bucket: erpops-acme-attachments
+    attachments_prefix: acme
+    overwrite: true
+  register: restore
+
+- name: Where the replaced attachments were kept (with keep_old)
+  ansible.builtin.debug:
+    msg: "{{ restore.old_attachments_prefix }}"
+  when: restore.old_attachments_prefix
 """
 
 RETURN = r"""
@@ -115,7 +158,8 @@ manifest:
   returned: always
   type: dict
 replaced_existing:
-  description: Whether an existing target was replaced (or would be, in check mode).
+  description: Whether an existing target (database, filestore directory or objects under the attachments prefix)
+    was replaced (or would be, in check mode).
   returned: always
   type: bool
 backup_age_seconds:
@@ -123,9 +167,18 @@ backup_age_seconds:
   returned: always
   type: float
 validation:
-  description: Row counts, tables checked, filestore digest and neutralization state (null in check mode).
+  description: Row counts, tables checked, filestore digest (C(files), C(bytes), C(tree_sha256) - of the directory
+    or of the objects read back from the attachments prefix) and neutralization state (null in check mode).
   returned: always
   type: dict
+attachments:
+  description: The attachments target - C(bucket), C(prefix) (with its trailing C(/)), C(location), the objects
+    found under the prefix before the restore (C(existing_objects), C(existing_bytes)) and whether they are (or
+    would be, in check mode) C(replaced).
+  returned: when O(attachments_bucket) is set
+  type: dict
+  sample: {"bucket": "erpops-acme-attachments", "prefix": "acme/", "location": "s3://erpops-acme-attachments/acme/",
+           "existing_objects": 1234, "existing_bytes": 73400320, "replaced": true}
 timings:
   description: Seconds spent downloading and verifying, restoring and validating, and in total.
   returned: success and not check mode
@@ -134,6 +187,16 @@ old_database:
   description: Name of the replaced database kept with O(keep_old).
   returned: success and not check mode
   type: str
+old_filestore:
+  description: The replaced filestore directory, renamed, kept with O(keep_old).
+  returned: success and not check mode
+  type: str
+old_attachments_prefix:
+  description: The prefix in O(attachments_bucket) holding the replaced attachments, kept with O(keep_old) (or
+    left behind, with a warning, when deleting them failed after a successful restore).
+  returned: success and not check mode
+  type: str
+  sample: acme.old-3f9a1c/
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -144,19 +207,25 @@ from ansible_collections.erpops.odoo.plugins.module_utils.backup.restore import 
 
 
 def main():
-    module = AnsibleModule(argument_spec=args.restore_argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=args.restore_argument_spec(), supports_check_mode=True,
+                           mutually_exclusive=args.FILESTORE_EXCLUSIVE)
     p = module.params
     try:
         req = RestoreRequest(
             conn=args.pg_conn(p), s3=args.s3_settings(p), tenant=p["tenant"], target_db=p["target_db"],
             backup_id=p["backup_id"], overwrite=p["overwrite"], keep_old=p["keep_old"], owner=p["owner"],
-            jobs=p["jobs"], filestore_dir=args.filestore_dir(p, p["target_db"]), neutralize=p["neutralize"],
-            work_dir=p["work_dir"])
+            jobs=p["jobs"], filestore_dir=args.filestore_dir(p, p["target_db"]),
+            attachments_bucket=p["attachments_bucket"], attachments_prefix=p["attachments_prefix"],
+            neutralize=p["neutralize"], work_dir=p["work_dir"])
         result = run_restore(req, check_mode=module.check_mode)
     except BackupError as exc:
         module.fail_json(msg=str(exc), kind=exc.kind, changed=False, **exc.details)
-    result["diff"] = {"before": {"target_db": p["target_db"], "exists": result["replaced_existing"]},
-                      "after": {"target_db": p["target_db"], "exists": True, "backup_id": result["backup_id"]}}
+    before = {"target_db": p["target_db"], "exists": result["replaced_existing"]}
+    after = {"target_db": p["target_db"], "exists": True, "backup_id": result["backup_id"]}
+    if "attachments" in result:
+        before["attachments"] = {k: result["attachments"][k] for k in ("location", "existing_objects")}
+        after["attachments"] = {"location": result["attachments"]["location"]}
+    result["diff"] = {"before": before, "after": after}
     if not module._diff:
         result.pop("diff")
     module.exit_json(**result)

@@ -69,9 +69,15 @@ RESTORE_OPTIONS: dict[str, dict[str, Any]] = {
     "jobs": {"type": "int", "default": 2},
     "filestore_dir": {"type": "path"},
     "data_dir": {"type": "path"},
+    "attachments_bucket": {"type": "str"},
+    "attachments_prefix": {"type": "str", "default": ""},
     "neutralize": {"type": "bool", "default": False},
     "work_dir": {"type": "path"},
 }
+
+#: the filestore goes to (backup: comes from) a directory or an attachments bucket, never both
+FILESTORE_EXCLUSIVE: list[tuple[str, str]] = [
+    ("filestore_dir", "attachments_bucket"), ("data_dir", "attachments_bucket")]
 
 PRUNE_OPTIONS: dict[str, dict[str, Any]] = {
     "daily": {"type": "int", "default": 7},

@@ -22,6 +22,7 @@ from typing import Any
 
 from ansible_collections.erpops.odoo.plugins.module_utils.backup import manifest as mf
 from ansible_collections.erpops.odoo.plugins.module_utils.backup import pg
+from ansible_collections.erpops.odoo.plugins.module_utils.backup.attachments import list_attachments
 from ansible_collections.erpops.odoo.plugins.module_utils.backup.errors import BackupError
 from ansible_collections.erpops.odoo.plugins.module_utils.backup.storage import S3Settings, list_objects
 from ansible_collections.erpops.odoo.plugins.module_utils.backup.streams import (
@@ -104,16 +105,6 @@ def _dump_args(req: BackupRequest, snapshot: str | None, fmt: str) -> list[str]:
     elif fmt == "plain":
         argv += ["-Fp", "--no-owner"]
     return argv
-
-
-def _attachment_objects(client: Any, bucket: str, prefix: str) -> list[tuple[str, str, int]]:
-    objs = list_objects(client, bucket, prefix)
-    out = []
-    for o in objs:
-        rel = o["Key"][len(prefix):].lstrip("/")
-        if rel and not o["Key"].endswith("/"):
-            out.append((rel, o["Key"], int(o["Size"])))
-    return sorted(out)
 
 
 class _ZipSink:
@@ -232,7 +223,7 @@ def _upload_all(req: BackupRequest, client: Any, conn: Any, *, snapshot: str, in
                 tree = tar_dir_to(w, req.filestore_dir)
             else:
                 tree = tar_objects_to(w, client, str(req.attachments_bucket),
-                                      _attachment_objects(client, str(req.attachments_bucket), req.attachments_prefix))
+                                      list_attachments(client, str(req.attachments_bucket), req.attachments_prefix))
         results["filestore"] = w.result  # type: ignore[assignment]
 
     # 3. optional Odoo zip (plain SQL dump + filestore/ + Odoo manifest), readable by Odoo's database manager

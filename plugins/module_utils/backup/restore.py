@@ -5,13 +5,17 @@
 
 Order of operations, each step only if the previous one passed:
 
-1. read and check the manifest; refuse an existing target database/filestore unless ``overwrite``;
+1. read and check the manifest; refuse an existing target database/filestore (a non-empty directory, or objects
+   under the attachments prefix) unless ``overwrite``;
 2. download every part into a scratch directory and check size and SHA-256 — *nothing* touched yet;
 3. with ``overwrite``: rename the existing database (and filestore directory) aside;
-4. create the target database, ``pg_restore`` into it, extract the filestore;
-5. validate: row counts and the filestore tree digest equal the manifest, key tables readable;
+4. create the target database, ``pg_restore`` into it, extract the filestore — or, for an attachments bucket,
+   move the existing objects aside (server-side copy to ``<prefix>.old-<hex>/``, then delete) and upload the tar
+   members straight from the verified tar (see ``attachments.py``);
+5. validate: row counts and the filestore tree digest (of the directory, or of the objects read back) equal the
+   manifest, key tables readable;
 6. optionally neutralize (SQL path; see ``NEUTRALIZE_SQL``) and check it took effect;
-7. on success drop what was renamed aside; on any failure in 4-6 drop what was created and rename it back.
+7. on success drop what was renamed/moved aside; on any failure in 4-6 drop what was created and put it back.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -26,14 +30,15 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable  # noqa: UP035 - Python 3.8 on managed hosts
 
 from ansible_collections.erpops.odoo.plugins.module_utils.backup import manifest as mf
 from ansible_collections.erpops.odoo.plugins.module_utils.backup import pg
+from ansible_collections.erpops.odoo.plugins.module_utils.backup.attachments import AttachmentTarget
 from ansible_collections.erpops.odoo.plugins.module_utils.backup.errors import BackupError
 from ansible_collections.erpops.odoo.plugins.module_utils.backup.storage import S3Settings, get_json, latest_complete
 from ansible_collections.erpops.odoo.plugins.module_utils.backup.streams import (
-    download_verified, head_size, safe_extract_tar, storage_error, tree_digest_of_dir,
+    TreeDigest, download_verified, head_size, safe_extract_tar, storage_error, tree_digest_of_dir,
 )
 
 #: The host (SQL) neutralization path, equivalent in intent to ``odoo-bin neutralize`` for the core parts:
@@ -75,6 +80,9 @@ class RestoreRequest:
     owner: str | None = None
     jobs: int = 2
     filestore_dir: str | None = None
+    #: restore the filestore into this bucket (same client and settings as ``s3``) instead of a directory
+    attachments_bucket: str | None = None
+    attachments_prefix: str = ""
     neutralize: bool = False
     work_dir: str | None = None
 
@@ -109,8 +117,12 @@ def _restore_db_argv(req: RestoreRequest, path: str) -> list[str]:
     return [*argv, path]
 
 
-def validate_restore(conn: Any, man: dict[str, Any], filestore_dir: str | None) -> dict[str, Any]:
-    """Compare the restored database and filestore with the manifest; raises on the first difference."""
+def validate_restore(conn: Any, man: dict[str, Any], filestore_dir: str | None,
+                     filestore_tree: Callable[[], TreeDigest] | None = None) -> dict[str, Any]:
+    """Compare the restored database and filestore with the manifest; raises on the first difference.
+
+    The filestore is ``filestore_dir``, or whatever ``filestore_tree()`` reads (the attachments bucket).
+    """
     er = man["erpops"]
     expected: dict[str, int] = er.get("row_counts") or {}
     tables = list(expected)
@@ -126,8 +138,8 @@ def validate_restore(conn: Any, man: dict[str, Any], filestore_dir: str | None) 
         pg.query(conn, "SELECT * FROM public.%s ORDER BY 1 DESC LIMIT 1" % pg.quote_ident(t))  # noqa: S608
     result: dict[str, Any] = {"row_counts": counts, "tables_checked": len(tables), "filestore": None}
     want_fs = er.get("filestore")
-    if want_fs and filestore_dir:
-        tree = tree_digest_of_dir(filestore_dir)
+    if want_fs and (filestore_dir or filestore_tree):
+        tree = filestore_tree() if filestore_tree else tree_digest_of_dir(str(filestore_dir))
         got = tree.as_manifest()
         if got != want_fs:
             raise BackupError("filestore differs from the manifest: expected %s, restored %s" % (want_fs, got),
@@ -151,32 +163,65 @@ def neutralize(conn: Any) -> dict[str, Any]:
     return state
 
 
+def check_request(req: RestoreRequest) -> None:
+    """Option combinations, checked before anything is read or changed."""
+    pg.check_db_name(req.target_db)
+    if req.attachments_bucket and req.filestore_dir:
+        raise BackupError("filestore_dir (or data_dir) and attachments_bucket are mutually exclusive: the filestore "
+                          "is restored into a directory or into a bucket, not both", kind="input")
+    if req.attachments_prefix and not req.attachments_bucket:
+        raise BackupError("attachments_prefix needs attachments_bucket", kind="input")
+
+
 def run_restore(req: RestoreRequest, check_mode: bool = False) -> dict[str, Any]:
     t0 = time.monotonic()
-    pg.check_db_name(req.target_db)
+    check_request(req)
     client = req.s3.client()
     man = resolve_manifest(client, req)
     er = man["erpops"]
     backup_id = er["backup_id"]
     base = mf.backup_prefix(req.s3.prefix, req.tenant, backup_id)
     parts = er["parts"]
-    if er.get("filestore") and not req.filestore_dir:
-        raise BackupError("the backup has a filestore: set filestore_dir for the restored database", kind="input")
+    if er.get("filestore") and not (req.filestore_dir or req.attachments_bucket):
+        raise BackupError("the backup has a filestore: set filestore_dir, data_dir or attachments_bucket for the "
+                          "restored database", kind="input")
+    att: AttachmentTarget | None = None
+    if req.attachments_bucket:
+        if not er.get("filestore"):
+            raise BackupError("backup %s has no filestore: leave attachments_bucket unset" % backup_id, kind="input")
+        # keep it simple: the attachments bucket is reached with the client and settings of the backup storage
+        att = AttachmentTarget(client, req.attachments_bucket, req.attachments_prefix, part_size=req.s3.part_size,
+                               concurrency=req.s3.concurrency)
 
     admin = req.conn.connect(req.conn.maintenance_db, autocommit=True)
     try:
         db_exists = pg.database_exists(admin, req.target_db)
-        fs_exists = bool(req.filestore_dir and os.path.isdir(req.filestore_dir) and os.listdir(req.filestore_dir))
+        existing_objects = att.existing() if att else []
+        fs_exists = bool(existing_objects) or bool(
+            req.filestore_dir and os.path.isdir(req.filestore_dir) and os.listdir(req.filestore_dir))
         if (db_exists or fs_exists) and not req.overwrite:
-            what = "database %s" % req.target_db if db_exists else "filestore %s" % req.filestore_dir
+            if db_exists:
+                what = "database %s" % req.target_db
+            elif att:
+                what = "attachments prefix %s (%d objects)" % (att.location, len(existing_objects))
+            else:
+                what = "filestore %s" % req.filestore_dir
             raise BackupError("restore target %s exists; set overwrite to replace it (the old one is kept "
                               "renamed until the restore validates)" % what, kind="target_exists")
+        if att:
+            att.check_replaceable(existing_objects)
         result: dict[str, Any] = {
             "changed": True, "backup_id": backup_id, "target_db": req.target_db, "manifest": man,
-            "replaced_existing": db_exists, "source": "s3://%s/%s" % (req.s3.bucket, base),
+            "replaced_existing": db_exists or fs_exists, "source": "s3://%s/%s" % (req.s3.bucket, base),
             # the recovery point: how old the restored data is (RPO actually achieved by this backup)
             "backup_age_seconds": round((mf.utcnow() - mf.parse_iso(er["finished_at"])).total_seconds(), 1),
         }
+        if att:
+            result["attachments"] = {
+                "bucket": att.bucket, "prefix": att.folder, "location": att.location,
+                "existing_objects": len(existing_objects),
+                "existing_bytes": sum(size for _rel, _key, size in existing_objects),
+                "replaced": bool(existing_objects)}
         if check_mode:
             for p in parts.values():
                 if head_size(client, req.s3.bucket, p["key"]) != p["size"]:
@@ -204,18 +249,22 @@ def run_restore(req: RestoreRequest, check_mode: bool = False) -> dict[str, Any]
                 os.unlink(local["db"])
 
             t_rs = time.monotonic()
-            validation, aside_db, aside_fs = _swap_in(req, admin, man, db_exists=db_exists, fs_exists=fs_exists,
-                                                      db_src=db_src, fs_tar=local.get("filestore"))
+            validation, aside_db, aside_fs, warnings = _swap_in(
+                req, admin, man, db_exists=db_exists, fs_exists=fs_exists, db_src=db_src,
+                fs_tar=local.get("filestore"), att=att, existing_objects=existing_objects)
             restore_s = time.monotonic() - t_rs
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     finally:
         admin.close()
+    keep_fs = aside_fs if req.keep_old or warnings else None
     result.update(validation=validation, old_database=aside_db if req.keep_old else None,
-                  old_filestore=aside_fs if req.keep_old else None,
+                  old_filestore=None if att else keep_fs, old_attachments_prefix=keep_fs if att else None,
                   timings={"download_verify_seconds": round(download_s, 3),
                            "restore_validate_seconds": round(restore_s, 3),
                            "total_seconds": round(time.monotonic() - t0, 3)})
+    if warnings:
+        result["warnings"] = warnings
     return result
 
 
@@ -224,10 +273,16 @@ def _aside_name(name: str) -> str:
 
 
 def _swap_in(req: RestoreRequest, admin: Any, man: dict[str, Any], *, db_exists: bool, fs_exists: bool,
-             db_src: str, fs_tar: str | None) -> tuple[dict[str, Any], str | None, str | None]:
-    """Steps 3-7: rename aside, restore, validate, neutralize; roll back on failure."""
+             db_src: str, fs_tar: str | None, att: AttachmentTarget | None = None,
+             existing_objects: list[tuple[str, str, int]] | None = None,
+             ) -> tuple[dict[str, Any], str | None, str | None, list[str]]:
+    """Steps 3-7: rename/move aside, restore, validate, neutralize; roll back on failure.
+
+    Returns the validation, the database and filestore (directory or attachments prefix) set aside, and
+    warnings (an aside copy of attachments that could not be deleted after a successful restore).
+    """
     aside_db = _aside_name(req.target_db) if db_exists else None
-    aside_fs = "%s.old-%s" % (req.filestore_dir, secrets.token_hex(3)) if fs_exists else None
+    aside_fs = "%s.old-%s" % (req.filestore_dir, secrets.token_hex(3)) if fs_exists and not att else None
     created_db = False
     created_fs = False
     if aside_db:
@@ -242,18 +297,22 @@ def _swap_in(req: RestoreRequest, admin: Any, man: dict[str, Any], *, db_exists:
         if res.returncode != 0:
             raise BackupError("pg_restore failed (exit %d): %s" % (res.returncode, res.stderr.strip()[-2000:]),
                               kind="restore")
-        if fs_tar and req.filestore_dir:
+        if fs_tar and att:
+            # moved aside only now, after pg_restore passed: the window without attachments stays short
+            att.move_aside(existing_objects or [])
+            att.upload_tar(fs_tar)
+        elif fs_tar and req.filestore_dir:
             os.makedirs(req.filestore_dir, exist_ok=True)
             created_fs = True
             safe_extract_tar(fs_tar, req.filestore_dir)
         conn = req.conn.connect(req.target_db, autocommit=True)
         try:
-            validation = validate_restore(conn, man, req.filestore_dir)
+            validation = validate_restore(conn, man, req.filestore_dir, att.read_back if att else None)
             if req.neutralize:
                 validation["neutralized"] = neutralize(conn)
         finally:
             conn.close()
-    except BaseException:
+    except BaseException as exc:
         # put everything back as it was
         if created_db:
             pg.drop_database(admin, req.target_db)
@@ -263,10 +322,26 @@ def _swap_in(req: RestoreRequest, admin: Any, man: dict[str, Any], *, db_exists:
             pg.rename_database(admin, aside_db, req.target_db)
         if aside_fs and req.filestore_dir:
             os.rename(aside_fs, req.filestore_dir)
+        if att:
+            try:
+                att.rollback()
+            except Exception as rb:  # noqa: BLE001 - say where the old objects are, keep the first error's kind
+                details = dict(getattr(exc, "details", {}) or {}, old_attachments_prefix=att.aside)
+                raise BackupError(
+                    "%s; putting the attachments back failed too (%s): the replaced objects are under s3://%s/%s"
+                    % (exc, rb, att.bucket, att.aside), kind=getattr(exc, "kind", "restore"), details=details,
+                ) from exc
         raise
+    warnings: list[str] = []
     if not req.keep_old:
         if aside_db:
             pg.drop_database(admin, aside_db)
         if aside_fs:
             shutil.rmtree(aside_fs, ignore_errors=True)
-    return validation, aside_db, aside_fs
+        if att and att.aside:
+            try:
+                att.drop_aside()
+            except BackupError as exc:  # the restore itself validated: report, do not undo it
+                warnings.append("the replaced attachments under s3://%s/%s could not be deleted (%s); delete them "
+                                "by hand" % (att.bucket, att.aside, exc))
+    return validation, aside_db, (att.aside if att else aside_fs), warnings
