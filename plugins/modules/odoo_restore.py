@@ -220,6 +220,8 @@ def main():
         result = run_restore(req, check_mode=module.check_mode)
     except BackupError as exc:
         module.fail_json(msg=str(exc), kind=exc.kind, changed=False, **exc.details)
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
     before = {"target_db": p["target_db"], "exists": result["replaced_existing"]}
     after = {"target_db": p["target_db"], "exists": True, "backup_id": result["backup_id"]}
     if "attachments" in result:

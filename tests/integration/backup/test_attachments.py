@@ -6,6 +6,7 @@ Real lab PostgreSQL and S3 (moto server); the generated Odoo database and its fi
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from pathlib import Path
 
@@ -204,3 +205,38 @@ def test_restore_playbook_into_the_tenants_attachments_bucket(bk: Lab, att: dict
                        check=False)
     assert res.returncode != 0 and "attachments prefix s3://%s/%s/src/" % (bucket, run) in res.stdout
     assert _objects(client, bucket, run + "/src/") == att["files"]
+
+
+class _NoAsideDeletes:
+    """The real client, except that deleting anything under an aside prefix fails (a storage policy, say)."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str):
+        return getattr(self._client, name)
+
+    def delete_objects(self, **kw):
+        if any(".old-" in o["Key"] for o in kw["Delete"]["Objects"]):
+            raise PermissionError("AccessDenied: no deletes under aside prefixes")
+        return self._client.delete_objects(**kw)
+
+
+class _Settings(storage.S3Settings):
+    def client(self):
+        return _NoAsideDeletes(super().client())
+
+
+def test_aside_copy_that_cannot_be_deleted_is_a_warning_not_a_failure(bk: Lab, att: dict) -> None:
+    client, bucket = att["client"], att["bucket"]
+    folder = att["run"] + "/warn/"
+    target = bk.dbs.name("attach_warn")
+    old = _old_state(bk, att, bucket, folder, target)
+    s3 = _Settings(**dataclasses.asdict(bk.s3))
+    out = run_restore(RestoreRequest(conn=bk.pg, s3=s3, tenant=att["tenant"], target_db=target, overwrite=True,
+                                     attachments_bucket=bucket, attachments_prefix=folder))
+    aside = out["old_attachments_prefix"]
+    assert aside and [w for w in out["warnings"] if aside in w and "could not be deleted" in w]
+    assert _objects(client, bucket, folder) == att["files"]
+    assert _objects(client, bucket, aside) == old
+    assert out["old_database"] is None and bk.dbs.all_like(target) == {target}, "the replaced database was dropped"
