@@ -206,6 +206,43 @@ def scale_cron_down(engine: Any, s: dict[str, Any], timeout: float) -> tuple[boo
     return True, changed
 
 
+def cron(engine: Any, raw_spec: dict[str, Any], state: str, *, timeout: float = 300) -> dict[str, Any]:
+    """Stop (``stopped``: 0 replicas, pods gone) or start (``running``: the spec's replicas, rolled out) cron.
+
+    Used around work on the database that no scheduled action may see (a restore, a data fix at month-end);
+    re-applying the instance (``present``) starts it as well.
+    """
+    s = sp.normalize(raw_spec)
+    name = rd.names(s)["cron"]
+    result: dict[str, Any] = {"changed": False, "deployment": name, "namespace": s["namespace"], "replicas": None,
+                              "diff": {"before": {}, "after": {}}}
+    if not s["cron"]["enabled"]:
+        return result
+    live = engine.get("apps/v1", "Deployment", name, s["namespace"])
+    if live is None:
+        raise InstanceError("Deployment %s/%s not found: deploy the instance first" % (s["namespace"], name))
+    before = int((live.get("spec") or {}).get("replicas", 1))
+    if state == "stopped":
+        want = 0
+    else:
+        want = next(int(o["spec"]["replicas"]) for o in rd.render(s)
+                    if o["kind"] == "Deployment" and o["metadata"]["name"] == name)
+    result.update(replicas=want, diff={"before": {"replicas": before}, "after": {"replicas": want}})
+    try:
+        if state == "stopped":
+            result["changed"] = scale_cron_down(engine, s, timeout)[1]
+            return result
+        if before != want:
+            engine.patch(live, {"spec": {"replicas": want}})
+            result["changed"] = True
+        if not engine.check_mode:
+            engine.wait_deployments([engine.get("apps/v1", "Deployment", name, s["namespace"])], timeout)
+    except ApplyError as exc:
+        raise InstanceError("cron of %s/%s did not reach %d replicas: %s" % (s["namespace"], s["instance"], want, exc),
+                            exc.details, result)
+    return result
+
+
 def run_job(engine: Any, raw_spec: dict[str, Any], kind: str, suffix: str, *, modules: list[str] | None = None,
             pod_labels: dict[str, str] | None = None, stop_cron: bool = True, timeout: float = 3600,
             cron_timeout: float = 300) -> dict[str, Any]:

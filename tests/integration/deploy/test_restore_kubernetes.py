@@ -47,7 +47,7 @@ class Health(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
 
@@ -110,9 +110,10 @@ def _cron_replicas(cluster: Cluster) -> int:
     return int(cluster.get("apps/v1", "Deployment", "acme-lab-cron", NS)["spec"]["replicas"])
 
 
-def _neutralize_jobs(cluster: Cluster) -> list[dict[str, Any]]:
+def _neutralize_jobs(cluster: Cluster) -> dict[str, dict[str, Any]]:
+    """Neutralize Jobs of the instance by name (earlier runs' Jobs stay until their TTL)."""
     jobs = cluster.res("batch/v1", "Job").get(namespace=NS).to_dict()["items"]
-    return [j for j in jobs if j["metadata"]["name"].startswith("acme-lab-neutralize-")]
+    return {j["metadata"]["name"]: j for j in jobs if j["metadata"]["name"].startswith("acme-lab-neutralize-")}
 
 
 def _neutralized(conninfo: str) -> tuple[int, int, str | None]:
@@ -126,19 +127,19 @@ def _neutralized(conninfo: str) -> tuple[int, int, str | None]:
 def test_check_mode_changes_nothing(run_playbook, cluster: Cluster, conninfo: str, deployed: str,
                                     route: str) -> None:
     _write_after_backup(conninfo)
-    replicas = _cron_replicas(cluster)
+    replicas, jobs = _cron_replicas(cluster), _neutralize_jobs(cluster)
     res = _restore(run_playbook, route, "--check")
     assert "would be restored" in res.stdout and deployed in res.stdout
     assert MARKER in tables(conninfo, TENANT)
     assert _cron_replicas(cluster) == replicas >= 1
-    assert _neutralize_jobs(cluster) == [] and _leftovers(conninfo) == []
+    assert _neutralize_jobs(cluster).keys() == jobs.keys() and _leftovers(conninfo) == []
     assert _neutralized(conninfo)[0] > 0  # the live database still has its active scheduled actions
 
 
 def test_restore_neutralizes_with_a_job_and_checks_the_route(run_playbook, cluster: Cluster, conninfo: str,
                                                             deployed: str, route: str) -> None:
     _write_after_backup(conninfo)
-    replicas = _cron_replicas(cluster)
+    replicas, before = _cron_replicas(cluster), _neutralize_jobs(cluster)
     Health.healthy, Health.hosts[:] = True, []
     res = _restore(run_playbook, route)
     assert recap(res.stdout)[TENANT]["failed"] == 0
@@ -151,7 +152,7 @@ def test_restore_neutralizes_with_a_job_and_checks_the_route(run_playbook, clust
     assert owner[0] == "odoo_acme"
     # neutralized: the SQL path at once (checked in the database), then the image's command as a Job
     assert _neutralized(conninfo) == (0, 0, "true")
-    jobs = _neutralize_jobs(cluster)
+    jobs = [j for name, j in _neutralize_jobs(cluster).items() if name not in before]
     assert len(jobs) == 1 and (jobs[0]["status"].get("succeeded") or 0) == 1
     c = jobs[0]["spec"]["template"]["spec"]["containers"][0]
     assert c["command"] == ["odoo"] and c["args"] == ["neutralize", "-c", "/etc/odoo/odoo.conf", "-d", "acme"]

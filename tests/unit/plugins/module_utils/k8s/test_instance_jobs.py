@@ -112,3 +112,22 @@ def test_missing_secret_refused_before_anything(deployed) -> None:
     with pytest.raises(sp.SpecError, match="not found"):
         instance.neutralize(eng, s, "b1")
     assert eng.calls == []
+
+
+def test_cron_stopped_then_running_at_the_spec_replicas(deployed) -> None:
+    eng, s = deployed
+    dep = eng.get("apps/v1", "Deployment", rd.names(s)["cron"], s["namespace"])
+    want = dep["spec"]["replicas"]
+    eng.wait_deployments = lambda deps, timeout: eng.calls.append("wait-rollout %s" % deps[0]["metadata"]["name"])
+    res = instance.cron(eng, s, "stopped")
+    assert res["changed"] and dep["spec"]["replicas"] == 0 and res["diff"]["before"] == {"replicas": want}
+    assert not instance.cron(eng, s, "stopped")["changed"]
+    res = instance.cron(eng, s, "running")
+    assert res["changed"] and dep["spec"]["replicas"] == want == res["replicas"]
+    assert eng.calls[-1] == "wait-rollout acme-prod-cron"
+    assert not instance.cron(eng, s, "running")["changed"]
+
+
+def test_cron_of_an_instance_not_deployed_is_a_clear_error(base_spec: dict[str, Any]) -> None:
+    with pytest.raises(instance.InstanceError, match="not found: deploy the instance first"):
+        instance.cron(MemEngine(), base_spec, "stopped")
