@@ -73,7 +73,12 @@ class Databases:
                                             (prefix + "%",))}
 
     def drop_all(self) -> None:
-        for n in sorted(self.names | self.all_like("bk_")):
+        """This session's databases and what restores renamed aside from them (``<name>_old_<hex>``) — never
+        another session's: test sessions run in parallel against the same server."""
+        derived = set()
+        for n in self.names:
+            derived |= self.all_like(n[:48] + "_old_")
+        for n in sorted(self.names | derived):
             odoo_fixture.drop(n, self.conninfo)
 
 
