@@ -139,7 +139,7 @@ class AttachmentTarget:
         if not existing:
             return None
         self.check_replaceable(existing)
-        for _ in range(5):
+        for _attempt in range(5):
             candidate = aside_folder(self.prefix)
             if not list_objects(self.client, self.bucket, candidate):
                 break
