@@ -32,7 +32,9 @@ description:
     is readable.
   - O(neutralize=true) applies the SQL neutralization for staging copies (outgoing and incoming mail servers
     off, scheduled actions off, C(database.is_neutralized=true)) after validation, and checks it took effect.
-    On Kubernetes prefer the image's C(odoo-bin neutralize) as a Job (see docs/runbooks/restore.md).
+    On Kubernetes the C(erpops.odoo.odoo) role's restore also runs the image's C(odoo neutralize) as a Job
+    (M(erpops.odoo.odoo_neutralize_job)).
+  - O(verify_url) checks C(/web/health) through the instance's route as the last validation step.
 author:
   - erpops platform team (@erpops)
 extends_documentation_fragment:
@@ -105,6 +107,29 @@ options:
   work_dir:
     description: Scratch directory for the downloaded parts (needs room for the dump and the filestore tar).
     type: path
+  verify_url:
+    description:
+      - Last validation step - Odoo's C(/web/health) through the instance's route (e.g.
+        V(https://erp.example.com/web/health)) must answer 200 with C({"status": "pass"}) before the replaced
+        database and filestore are dropped; otherwise the restore is rolled back like any failed validation.
+      - For Kubernetes instances, whose running web pods reconnect to the restored database by name.
+    type: str
+  verify_headers:
+    description: Extra request headers of the route check, e.g. C(Host) when O(verify_url) names the ingress address.
+    type: dict
+    default: {}
+  verify_validate_certs:
+    description: Validate the TLS certificate of O(verify_url).
+    type: bool
+    default: true
+  verify_retries:
+    description: Further attempts of the route check after the first one fails.
+    type: int
+    default: 30
+  verify_delay:
+    description: Seconds between attempts of the route check.
+    type: float
+    default: 2.0
 seealso:
   - module: erpops.odoo.odoo_backup
 """
@@ -168,7 +193,8 @@ backup_age_seconds:
   type: float
 validation:
   description: Row counts, tables checked, filestore digest (C(files), C(bytes), C(tree_sha256) - of the directory
-    or of the objects read back from the attachments prefix) and neutralization state (null in check mode).
+    or of the objects read back from the attachments prefix), neutralization state and the route check
+    (C(route) - url, status, attempts). Null in check mode.
   returned: always
   type: dict
 attachments:
@@ -216,7 +242,7 @@ def main():
             backup_id=p["backup_id"], overwrite=p["overwrite"], keep_old=p["keep_old"], owner=p["owner"],
             jobs=p["jobs"], filestore_dir=args.filestore_dir(p, p["target_db"]),
             attachments_bucket=p["attachments_bucket"], attachments_prefix=p["attachments_prefix"],
-            neutralize=p["neutralize"], work_dir=p["work_dir"])
+            neutralize=p["neutralize"], work_dir=p["work_dir"], verify=args.health_check(p))
         result = run_restore(req, check_mode=module.check_mode)
     except BackupError as exc:
         module.fail_json(msg=str(exc), kind=exc.kind, changed=False, **exc.details)

@@ -18,6 +18,7 @@ from typing import Any
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.erpops.odoo.plugins.module_utils.backup import pg
+from ansible_collections.erpops.odoo.plugins.module_utils.backup.health import HealthCheck
 from ansible_collections.erpops.odoo.plugins.module_utils.backup.storage import S3Settings
 
 DATABASE_OPTIONS: dict[str, dict[str, Any]] = {
@@ -73,6 +74,11 @@ RESTORE_OPTIONS: dict[str, dict[str, Any]] = {
     "attachments_prefix": {"type": "str", "default": ""},
     "neutralize": {"type": "bool", "default": False},
     "work_dir": {"type": "path"},
+    "verify_url": {"type": "str"},
+    "verify_headers": {"type": "dict", "default": {}},
+    "verify_validate_certs": {"type": "bool", "default": True},
+    "verify_retries": {"type": "int", "default": 30},
+    "verify_delay": {"type": "float", "default": 2.0},
 }
 
 #: the filestore goes to (backup: comes from) a directory or an attachments bucket, never both
@@ -133,3 +139,13 @@ def filestore_dir(params: dict[str, Any], db_name: str) -> str | None:
     if params.get("data_dir"):
         return os.path.join(params["data_dir"], "filestore", db_name)
     return None
+
+
+def health_check(params: dict[str, Any]) -> HealthCheck | None:
+    """The route check of a restore (``verify_*`` options), or None without ``verify_url``."""
+    if not params.get("verify_url"):
+        return None
+    return HealthCheck(url=params["verify_url"], headers={str(k): str(v) for k, v in
+                                                          (params.get("verify_headers") or {}).items()},
+                       validate_certs=bool(params.get("verify_validate_certs", True)),
+                       retries=int(params.get("verify_retries", 30)), delay=float(params.get("verify_delay", 2.0)))

@@ -15,7 +15,8 @@ Order of operations, each step only if the previous one passed:
 5. validate: row counts and the filestore tree digest (of the directory, or of the objects read back) equal the
    manifest, key tables readable;
 6. optionally neutralize (SQL path; see ``NEUTRALIZE_SQL``) and check it took effect;
-7. on success drop what was renamed/moved aside; on any failure in 4-6 drop what was created and put it back.
+7. optionally check ``/web/health`` through the instance's route (``health.py``; Kubernetes): Odoo serves it;
+8. on success drop what was renamed/moved aside; on any failure in 4-7 drop what was created and put it back.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -36,6 +37,7 @@ from ansible_collections.erpops.odoo.plugins.module_utils.backup import manifest
 from ansible_collections.erpops.odoo.plugins.module_utils.backup import pg
 from ansible_collections.erpops.odoo.plugins.module_utils.backup.attachments import AttachmentTarget
 from ansible_collections.erpops.odoo.plugins.module_utils.backup.errors import BackupError
+from ansible_collections.erpops.odoo.plugins.module_utils.backup.health import HealthCheck, check_health
 from ansible_collections.erpops.odoo.plugins.module_utils.backup.storage import S3Settings, get_json, latest_complete
 from ansible_collections.erpops.odoo.plugins.module_utils.backup.streams import (
     TreeDigest, download_verified, head_size, safe_extract_tar, storage_error, tree_digest_of_dir,
@@ -85,6 +87,8 @@ class RestoreRequest:
     attachments_prefix: str = ""
     neutralize: bool = False
     work_dir: str | None = None
+    #: last validation step: Odoo's /web/health through the route (None = skipped)
+    verify: HealthCheck | None = None
 
 
 def _part_local_name(name: str) -> str:
@@ -276,7 +280,7 @@ def _swap_in(req: RestoreRequest, admin: Any, man: dict[str, Any], *, db_exists:
              db_src: str, fs_tar: str | None, att: AttachmentTarget | None = None,
              existing_objects: list[tuple[str, str, int]] | None = None,
              ) -> tuple[dict[str, Any], str | None, str | None, list[str]]:
-    """Steps 3-7: rename/move aside, restore, validate, neutralize; roll back on failure.
+    """Steps 3-8: rename/move aside, restore, validate, neutralize, route check; roll back on failure.
 
     Returns the validation, the database and filestore (directory or attachments prefix) set aside, and
     warnings (an aside copy of attachments that could not be deleted after a successful restore).
@@ -312,6 +316,8 @@ def _swap_in(req: RestoreRequest, admin: Any, man: dict[str, Any], *, db_exists:
                 validation["neutralized"] = neutralize(conn)
         finally:
             conn.close()
+        if req.verify:
+            validation["route"] = check_health(req.verify)
     except BaseException as exc:
         # put everything back as it was
         if created_db:

@@ -1,5 +1,5 @@
-"""restore.yml on a Kubernetes tenant: cron stopped, restore, the image's `odoo neutralize` Job, the instance
-re-applied, /web/health through a route, and the replaced database put back when the route check fails.
+"""restore.yml on a Kubernetes tenant: cron stopped, restore validated up to /web/health through a route, the
+image's `odoo neutralize` Job, the instance re-applied; the replaced database put back when the route check fails.
 
 kwok pods serve nothing and the lab Traefik's routes point at pod addresses the lab never dials, so the route
 check goes through a Traefik of its own (file provider, 127.0.0.1) to a stand-in that answers like Odoo's
@@ -143,7 +143,7 @@ def test_restore_neutralizes_with_a_job_and_checks_the_route(run_playbook, clust
     Health.healthy, Health.hosts[:] = True, []
     res = _restore(run_playbook, route)
     assert recap(res.stdout)[TENANT]["failed"] == 0
-    assert "restored and validated into acme" in res.stdout and "route healthy" in res.stdout
+    assert "restored and validated into acme" in res.stdout and "route healthy after 1 attempt(s)" in res.stdout
     # the database is the backup's: written-after-backup table gone, nothing kept aside, owned by Odoo's role
     assert MARKER not in tables(conninfo, TENANT)
     assert _leftovers(conninfo) == []
@@ -175,7 +175,8 @@ def test_failing_route_check_puts_the_replaced_database_back(run_playbook, clust
     finally:
         Health.healthy = True
     assert res.returncode != 0
-    assert "the previous database is back as acme and the restored copy dropped" in res.stdout
+    assert 'did not answer {"status": "pass"} in 3 attempts (last: HTTP 503' in res.stdout
+    assert "nothing was replaced: the previous database (and attachments) are in place" in res.stdout
     assert len(Health.hosts) == 3  # first try + 2 retries
     # the database written after the backup is back under its name; nothing left aside; cron running again
     assert MARKER in tables(conninfo, TENANT)
