@@ -104,9 +104,13 @@ def tables(conninfo: str, db: str) -> set[str]:
         return {r[0] for r in c.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
 
 
+def lab_s3(lab_env: dict[str, str], bucket: str) -> storage.S3Settings:
+    """A bucket of the lab S3 server, reached with the backup core's own storage settings."""
+    return storage.S3Settings(bucket=bucket, endpoint_url=lab_env["AWS_ENDPOINT_URL"], region=lab_env["AWS_REGION"],
+                              access_key=lab_env["AWS_ACCESS_KEY_ID"], secret_key=lab_env["AWS_SECRET_ACCESS_KEY"])
+
+
 def backup_manifest(lab_env: dict[str, str], tenant: str, backup_id: str) -> dict[str, Any]:
     """The manifest of a backup in the lab backup bucket, read with the backup core's own storage helpers."""
-    s3 = storage.S3Settings(bucket=lab_env["ERPOPS_LAB_BACKUP_BUCKET"], endpoint_url=lab_env["AWS_ENDPOINT_URL"],
-                            region=lab_env["AWS_REGION"], access_key=lab_env["AWS_ACCESS_KEY_ID"],
-                            secret_key=lab_env["AWS_SECRET_ACCESS_KEY"])
+    s3 = lab_s3(lab_env, lab_env["ERPOPS_LAB_BACKUP_BUCKET"])
     return storage.get_json(s3.client(), s3.bucket, mf.backup_prefix(s3.prefix, tenant, backup_id) + mf.MANIFEST)

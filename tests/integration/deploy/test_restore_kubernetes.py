@@ -8,11 +8,13 @@ check goes through a Traefik of its own (file provider, 127.0.0.1) to a stand-in
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -21,7 +23,7 @@ import pytest
 from tests.support import odoo_fixture
 from tests.support.traefik_file import file_traefik, traefik_binary
 
-from .conftest import Cluster, history, recap, tables
+from .conftest import Cluster, history, lab_s3, recap, tables
 
 pytestmark = [pytest.mark.lab]
 
@@ -29,6 +31,10 @@ TENANT = "acme"
 NS = "acme-lab"
 HOST = "acme.lab.erpops.test"
 MARKER = "erpops_written_after_backup"
+#: the instance's attachments (filestore.type s3 in inventories/lab): bucket erpops-lab-acme, folder acme/
+BUCKET, PREFIX = "erpops-lab-acme", "acme"
+AFTER_KEY = PREFIX + "/zz/written-after-backup"
+ATTACHMENTS = ("-e", "odoo_backup_attachments_bucket=" + BUCKET, "-e", "odoo_backup_attachments_prefix=" + PREFIX)
 
 
 class Health(BaseHTTPRequestHandler):
@@ -78,29 +84,54 @@ def _drop_all(conninfo: str) -> None:
         odoo_fixture.drop(name, conninfo)
 
 
+def _objects(client: Any) -> dict[str, int]:
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=PREFIX + "/")
+    return {o["Key"]: o["Size"] for page in pages for o in page.get("Contents", [])}
+
+
 @pytest.fixture(scope="module")
-def deployed(run_playbook, conninfo: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """acme deployed, its database (owned by the role Odoo connects as) backed up; yields the backup id."""
+def attachments(lab_env: dict[str, str]) -> Any:
+    """An S3 client of the lab; the instance's attachments bucket emptied."""
+    client = lab_s3(lab_env, BUCKET).client()
+    with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
+        client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": lab_env["AWS_REGION"]})
+    for key in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+        for o in key.get("Contents", []):
+            client.delete_object(Bucket=BUCKET, Key=o["Key"])
+    return client
+
+
+@pytest.fixture(scope="module")
+def deployed(run_playbook, conninfo: str, attachments: Any, tmp_path_factory: pytest.TempPathFactory
+             ) -> Iterator[dict[str, Any]]:
+    """acme deployed, its database (owned by the role Odoo connects as) and attachments (in its bucket) backed up;
+    yields the backup id, the objects backed up and the S3 client."""
     _drop_all(conninfo)
-    odoo_fixture.create(TENANT, tmp_path_factory.mktemp("restore-k8s"), 1, conninfo=conninfo)
+    made = odoo_fixture.create(TENANT, tmp_path_factory.mktemp("restore-k8s"), 1, conninfo=conninfo)
+    fs = Path(made["filestore"])
+    for path in sorted(p for p in fs.rglob("*") if p.is_file()):
+        attachments.upload_file(str(path), BUCKET, "%s/%s" % (PREFIX, path.relative_to(fs).as_posix()))
     with psycopg.connect(conninfo, dbname="postgres", autocommit=True) as c:
         if not c.execute("SELECT 1 FROM pg_roles WHERE rolname = 'odoo_acme'").fetchone():
             c.execute("CREATE ROLE odoo_acme NOLOGIN")
     run_playbook("playbooks/deploy.yml", "-l", TENANT)
-    res = run_playbook("playbooks/backup.yml", "-l", TENANT)
+    res = run_playbook("playbooks/backup.yml", "-l", TENANT, *ATTACHMENTS)
     backup_id = re.search(r"%s: backup (\S+)" % TENANT, res.stdout)
     assert backup_id, res.stdout[-3000:]
-    yield backup_id.group(1)
+    objects = _objects(attachments)
+    assert len(objects) == made["filestore_files"] > 0
+    yield {"id": backup_id.group(1), "objects": objects, "s3": attachments}
     _drop_all(conninfo)
 
 
-def _write_after_backup(conninfo: str) -> None:
+def _write_after_backup(conninfo: str, client: Any) -> None:
     with psycopg.connect(conninfo, dbname=TENANT, autocommit=True) as c:
         c.execute("CREATE TABLE IF NOT EXISTS %s (id int)" % MARKER)
+    client.put_object(Bucket=BUCKET, Key=AFTER_KEY, Body=b"an attachment added after the backup")
 
 
 def _restore(run_playbook, url: str, *extra: str, check: bool = True):
-    return run_playbook("playbooks/restore.yml", "-l", TENANT, "-e", "restore_overwrite=true",
+    return run_playbook("playbooks/restore.yml", "-l", TENANT, *ATTACHMENTS, "-e", "restore_overwrite=true",
                         "-e", "restore_neutralize=true", "-e", "restore_release_gate=false",
                         "-e", json.dumps({"restore_verify_url": url, "restore_verify_headers": {"Host": HOST}}),
                         *extra, check=check)
@@ -124,28 +155,34 @@ def _neutralized(conninfo: str) -> tuple[int, int, str | None]:
     return int(crons), int(mail), flag[0] if flag else None
 
 
-def test_check_mode_changes_nothing(run_playbook, cluster: Cluster, conninfo: str, deployed: str,
+def test_check_mode_changes_nothing(run_playbook, cluster: Cluster, conninfo: str, deployed: dict[str, Any],
                                     route: str) -> None:
-    _write_after_backup(conninfo)
+    attachments = deployed["s3"]
+    _write_after_backup(conninfo, attachments)
+    objects = _objects(attachments)
     replicas, jobs = _cron_replicas(cluster), _neutralize_jobs(cluster)
     res = _restore(run_playbook, route, "--check")
-    assert "would be restored" in res.stdout and deployed in res.stdout
-    assert MARKER in tables(conninfo, TENANT)
+    assert "would be restored" in res.stdout and deployed["id"] in res.stdout
+    assert MARKER in tables(conninfo, TENANT) and _objects(attachments) == objects
     assert _cron_replicas(cluster) == replicas >= 1
     assert _neutralize_jobs(cluster).keys() == jobs.keys() and _leftovers(conninfo) == []
     assert _neutralized(conninfo)[0] > 0  # the live database still has its active scheduled actions
 
 
 def test_restore_neutralizes_with_a_job_and_checks_the_route(run_playbook, cluster: Cluster, conninfo: str,
-                                                            deployed: str, route: str) -> None:
-    _write_after_backup(conninfo)
+                                                            deployed: dict[str, Any], route: str) -> None:
+    attachments = deployed["s3"]
+    _write_after_backup(conninfo, attachments)
     replicas, before = _cron_replicas(cluster), _neutralize_jobs(cluster)
     Health.healthy, Health.hosts[:] = True, []
     res = _restore(run_playbook, route)
     assert recap(res.stdout)[TENANT]["failed"] == 0
     assert "restored and validated into acme" in res.stdout and "route healthy after 1 attempt(s)" in res.stdout
-    # the database is the backup's: written-after-backup table gone, nothing kept aside, owned by Odoo's role
+    # database and attachments are the backup's: written-after-backup table and object gone, nothing kept aside,
+    # the database owned by the role Odoo connects as
     assert MARKER not in tables(conninfo, TENANT)
+    assert _objects(attachments) == deployed["objects"]
+    assert not [k for k in attachments.list_objects_v2(Bucket=BUCKET).get("Contents", []) if ".old-" in k["Key"]]
     assert _leftovers(conninfo) == []
     with psycopg.connect(conninfo, dbname="postgres") as c:
         owner = c.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", (TENANT,)).fetchone()
@@ -159,14 +196,16 @@ def test_restore_neutralizes_with_a_job_and_checks_the_route(run_playbook, clust
     assert "Job %s" % jobs[0]["metadata"]["name"] in res.stdout
     # the instance is back: cron at its replicas and ready, the restore recorded in the release history
     assert _cron_replicas(cluster) == replicas and cluster.ready(NS, "acme-lab-cron")
-    assert "restore of backup %s of acme (neutralized)" % deployed in history(cluster, TENANT)[-1]["note"]
+    assert "restore of backup %s of acme (neutralized)" % deployed["id"] in history(cluster, TENANT)[-1]["note"]
     # the route check went through Traefik with the tenant's Host header
     assert HOST in Health.hosts
 
 
-def test_failing_route_check_puts_the_replaced_database_back(run_playbook, cluster: Cluster, conninfo: str,
-                                                              deployed: str, route: str) -> None:
-    _write_after_backup(conninfo)
+def test_failing_route_check_puts_database_and_attachments_back(run_playbook, cluster: Cluster, conninfo: str,
+                                                              deployed: dict[str, Any], route: str) -> None:
+    attachments = deployed["s3"]
+    _write_after_backup(conninfo, attachments)
+    objects = _objects(attachments)
     replicas = _cron_replicas(cluster)
     Health.healthy, Health.hosts[:] = False, []
     try:
@@ -178,7 +217,8 @@ def test_failing_route_check_puts_the_replaced_database_back(run_playbook, clust
     assert 'did not answer {"status": "pass"} in 3 attempts (last: HTTP 503' in res.stdout
     assert "nothing was replaced: the previous database (and attachments) are in place" in res.stdout
     assert len(Health.hosts) == 3  # first try + 2 retries
-    # the database written after the backup is back under its name; nothing left aside; cron running again
+    # the database and attachments written after the backup are back; nothing left aside; cron running again
     assert MARKER in tables(conninfo, TENANT)
+    assert _objects(attachments) == objects and AFTER_KEY in objects
     assert _leftovers(conninfo) == []
     assert _cron_replicas(cluster) == replicas and cluster.ready(NS, "acme-lab-cron")
