@@ -109,9 +109,9 @@ options:
     type: path
   verify_url:
     description:
-      - Last validation step - Odoo's C(/web/health) through the instance's route (e.g.
-        V(https://erp.example.com/web/health)) must answer 200 with C({"status": "pass"}) before the replaced
-        database and filestore are dropped; otherwise the restore is rolled back like any failed validation.
+      - "Last validation step - Odoo's C(/web/health) through the instance's route (e.g.
+        V(https://erp.example.com/web/health)) must answer 200 with C({\"status\": \"pass\"}) before the replaced
+        database and filestore are dropped; otherwise the restore is rolled back like any failed validation."
       - For Kubernetes instances, whose running web pods reconnect to the restored database by name.
     type: str
   verify_headers:
