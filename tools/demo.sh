@@ -9,8 +9,12 @@
 #   4. gate.yml              a high-risk upgrade during a payroll freeze is denied (with the reason),
 #                            the same change with break-glass proceeds and is flagged for post-review
 #   5. backup.yml            an Odoo-shaped database + filestore for acme, backed up to the lab's S3
-#   6. dr_test.yml           restore the latest backup into a scratch database, validate, measure RTO/RPO
-#   7. rotate_credentials.yml   the integration inventory report (overdue credentials), nothing rotated
+#   6. upgrade.yml / rollback.yml   upgrade acme; a failing upgrade of globex rolled back with its database restored;
+#                            acme rolled back to its previous release
+#   7. restore.yml           production -> staging on Kubernetes: acme's newest backup into globex, neutralized
+#                            (SQL path + the image's `odoo neutralize` Job), instance re-applied
+#   8. dr_test.yml           restore the latest backup into a scratch database, validate, measure RTO/RPO
+#   9. rotate_credentials.yml   the integration inventory report (overdue credentials), nothing rotated
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -40,30 +44,30 @@ play() {
 # recap_total LOG KEY : sum of KEY= over all hosts of the last PLAY RECAP
 recap_total() { sed -n '/PLAY RECAP/,$p' "$1" | grep -o "$2=[0-9]*" | cut -d= -f2 | paste -sd+ | bc; }
 
-say "1/8 deploy three tenants (playbooks/deploy.yml)"
+say "1/9 deploy three tenants (playbooks/deploy.yml)"
 play 1-deploy deploy.yml
-say "2/8 deploy again: nothing may change"
+say "2/9 deploy again: nothing may change"
 play 2-deploy-again deploy.yml
 changed=$(recap_total "$out/2-deploy-again.log" changed)
 echo "    second run: changed=$changed"
 [ "$changed" = 0 ] || { echo "[demo] the second deploy changed something" >&2; exit 1; }
 
-say "3/8 drift check (playbooks/drift.yml)"
+say "3/9 drift check (playbooks/drift.yml)"
 play 3-drift drift.yml
 grep -E '"drifted"|drift: ' "$out/3-drift.log" | head -5 | sed 's/^ */    /' || true
 
-say "4/8 release gate (playbooks/gate.yml): a high-risk upgrade during the payroll freeze"
+say "4/9 release gate (playbooks/gate.yml): a high-risk upgrade during the payroll freeze"
 gate=(-e @inventories/examples/governance/change.yml -e release_gate_at=2025-03-27T22:30:00+01:00)
 if play 4-gate-denied gate.yml "${gate[@]}"; then
   echo "[demo] the gate let a high-risk change through a freeze" >&2; exit 1
 fi
 grep -oE 'denied[^"]*|reasons?[^"]*' "$out/4-gate-denied.log" | head -4 | sed 's/^/    /' || true
-say "4/8 the same change with break-glass: proceeds, flagged for post-review"
+say "4/9 the same change with break-glass: proceeds, flagged for post-review"
 play 4-gate-break-glass gate.yml "${gate[@]}" -e release_gate_break_glass=true \
   -e "release_gate_break_glass_reason='demo: payroll export broken on site'" || true
 grep -oE 'break[-_ ]glass[^"]*' "$out/4-gate-break-glass.log" | sort -u | head -3 | sed 's/^/    /' || true
 
-say "5/8 back up acme (Odoo-shaped database + filestore) to the lab S3 (playbooks/backup.yml)"
+say "5/9 back up acme (Odoo-shaped database + filestore) to the lab S3 (playbooks/backup.yml)"
 python - <<'PY' >"$out/5-fixture.log"
 import os, sys
 sys.path.insert(0, "tests/support")
@@ -75,36 +79,49 @@ for name in aside:
     odoo_fixture.drop(name)
 print(odoo_fixture.create("acme", os.path.join(".lab", "demo", "data"), 8))
 print(odoo_fixture.create("globex", os.path.join(".lab", "demo", "data"), 2))
+with psycopg.connect("", dbname="postgres", autocommit=True) as c:  # the roles Odoo connects as (restore owner)
+    for role in ("odoo_acme", "odoo_globex"):
+        if not c.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+            c.execute("CREATE ROLE %s NOLOGIN" % role)
 PY
 echo "    created databases acme and globex with their filestores ($(head -1 "$out/5-fixture.log" | cut -c1-100))"
 fs="$repo/$out/data/filestore/acme"
 play 5-backup backup.yml -l acme -e "odoo_backup_filestore_dir=$fs"
 grep -oE 'acme: backup [^ ]+ at [^ "]+' "$out/5-backup.log" | head -1 | sed 's/^/    /' || true
 
-say "6/8 upgrade acme to a new image (playbooks/upgrade.yml): backup, module-update Job, rollout, release"
+say "6/9 upgrade acme to a new image (playbooks/upgrade.yml): backup, module-update Job, rollout, release"
 new_image=registry.lab.invalid/odoo:17.0-20261204
 play 6-upgrade upgrade.yml -l acme -e odoo_upgrade_image=$new_image -e '{"odoo_upgrade_modules": ["sale", "stock"]}' \
   -e odoo_change_id=DEMO-UPGRADE
 "$kubectl" --kubeconfig "$KUBECONFIG" -n acme-lab get deploy acme-lab-web \
   -o jsonpath='    acme web image now: {.spec.template.spec.containers[0].image}{"\n"}'
-say "6/8 upgrade globex with a failing module-update Job (kwok fails it): automatic rollback + database restore"
+say "6/9 upgrade globex with a failing module-update Job (kwok fails it): automatic rollback + database restore"
 if play 6-upgrade-fails upgrade.yml -l globex -e odoo_upgrade_image=$new_image \
      -e '{"odoo_upgrade_job_pod_labels": {"lab.erpops.io/fail": "true"}}'; then
   echo "[demo] the failing upgrade did not fail" >&2; exit 1
 fi
 grep -oE '(rolled back automatically to revision [0-9]+ \(recorded as release [0-9]+, image [^)]*\)|Database globex restored[^"]*\))' "$out/6-upgrade-fails.log" | head -2 \
   | sed 's/^/    /' || true
-say "6/8 roll acme back to revision 1 (playbooks/rollback.yml)"
-play 6-rollback rollback.yml -l acme -e odoo_rollback_to=1
-grep -oE 'revision 1 re-applied as release [0-9]+' "$out/6-rollback.log" | head -1 | sed 's/^/    /' || true
+say "6/9 roll acme back to its previous release (playbooks/rollback.yml)"
+play 6-rollback rollback.yml -l acme -e odoo_rollback_to=previous
+grep -oE 'revision [0-9]+ re-applied as release [0-9]+' "$out/6-rollback.log" | head -1 | sed 's/^/    /' || true
 
-say "7/8 DR test: restore the latest acme backup into a scratch database, validate, RTO/RPO (playbooks/dr_test.yml)"
-play 7-dr-test dr_test.yml -l acme -e "dr_test_report_dir=$repo/$out/dr" || true
-grep -oE 'RTO [0-9][^"]*' "$out/7-dr-test.log" | head -2 | sed 's/^/    /' || true
+say "7/9 production -> staging on Kubernetes: acme's newest backup restored into globex (playbooks/restore.yml)"
+echo "    cron stopped, checksums verified, restored, validated, neutralized (SQL + the image's neutralize Job), re-applied"
+play 7-restore-k8s restore.yml -l globex -e restore_from_tenant=acme -e restore_overwrite=true \
+  -e restore_release_gate=false
+grep -oE 'globex: backup [^"]*' "$out/7-restore-k8s.log" | head -1 | sed 's/^/    /' || true
+"$kubectl" --kubeconfig "$KUBECONFIG" -n globex-lab get jobs -l app.kubernetes.io/component=neutralize \
+  -o custom-columns='JOB:.metadata.name,COMMAND:.spec.template.spec.containers[0].args,SUCCEEDED:.status.succeeded' \
+  | sed 's/^/    /' || true
 
-say "8/8 integration credentials: overdue report (playbooks/rotate_credentials.yml, nothing rotated)"
-play 8-credentials rotate_credentials.yml -e rotate_credentials_select=none
-grep -oE 'overdue: [^"]*' "$out/8-credentials.log" | head -3 | sed 's/^/    /' || true
+say "8/9 DR test: restore the latest acme backup into a scratch database, validate, RTO/RPO (playbooks/dr_test.yml)"
+play 8-dr-test dr_test.yml -l acme -e "dr_test_report_dir=$repo/$out/dr" || true
+grep -oE 'RTO [0-9][^"]*' "$out/8-dr-test.log" | head -2 | sed 's/^/    /' || true
+
+say "9/9 integration credentials: overdue report (playbooks/rotate_credentials.yml, nothing rotated)"
+play 9-credentials rotate_credentials.yml -e rotate_credentials_select=none
+grep -oE 'overdue: [^"]*' "$out/9-credentials.log" | head -3 | sed 's/^/    /' || true
 
 say "what is running now"
 echo "  Kubernetes (kwok nodes, real API server $LAB_KUBE_API, $LAB_KUBE_VERSION):"
