@@ -77,12 +77,11 @@ replicas:
   returned: always
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.erpops.odoo.plugins.module_utils.k8s import apply as k8s_apply
 from ansible_collections.erpops.odoo.plugins.module_utils.k8s import instance
+from ansible_collections.erpops.odoo.plugins.module_utils.k8s import module as k8s_module
 from ansible_collections.erpops.odoo.plugins.module_utils.k8s.args import SPEC_ARG, argspec
-from ansible_collections.erpops.odoo.plugins.module_utils.k8s.spec import SpecError
 
 
 def main():
@@ -93,18 +92,8 @@ def main():
             **SPEC_ARG),
         supports_check_mode=True,
     )
-    if not k8s_apply.HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(k8s_apply.KUBERNETES_IMPORT_ERROR))
     p = module.params
-    try:
-        engine = k8s_apply.Engine(k8s_apply.new_client(p["kubeconfig"], p["context"]), check_mode=module.check_mode)
-        result = instance.cron(engine, p["spec"], p["state"], timeout=p["timeout"])
-    except SpecError as exc:
-        module.fail_json(msg=str(exc), changed=False)
-    except instance.InstanceError as exc:
-        module.fail_json(msg=str(exc), failure=exc.details, **dict(exc.result))
-    except k8s_apply.ApplyError as exc:
-        module.fail_json(msg=str(exc), details=exc.details)
+    result = k8s_module.run(module, lambda engine: instance.cron(engine, p["spec"], p["state"], timeout=p["timeout"]))
     if not module._diff:
         result.pop("diff")
     module.exit_json(**result)

@@ -177,12 +177,10 @@ failed_resources:
   returned: failure
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.erpops.odoo.plugins.module_utils.k8s import apply as k8s_apply
+from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.erpops.odoo.plugins.module_utils.k8s import instance
+from ansible_collections.erpops.odoo.plugins.module_utils.k8s import module as k8s_module
 from ansible_collections.erpops.odoo.plugins.module_utils.k8s.args import SPEC_ARG, argspec
-from ansible_collections.erpops.odoo.plugins.module_utils.k8s.release import ReleaseError
-from ansible_collections.erpops.odoo.plugins.module_utils.k8s.spec import SpecError
 
 
 def main():
@@ -203,26 +201,17 @@ def main():
             **SPEC_ARG),
         supports_check_mode=True,
     )
-    if not k8s_apply.HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(k8s_apply.KUBERNETES_IMPORT_ERROR))
     p = module.params
-    try:
-        engine = k8s_apply.Engine(k8s_apply.new_client(p["kubeconfig"], p["context"]), check_mode=module.check_mode)
+
+    def call(engine):
         if p["state"] == "absent":
-            result = instance.absent(engine, p["spec"], delete_filestore=p["delete_filestore"])
-        else:
-            result = instance.present(
-                engine, p["spec"], secrets=p["secrets"], prune=p["prune"], wait=p["wait"],
-                timeout=p["wait_timeout"], release_info=p["release"], history_limit=p["history_limit"],
-                rollback_to=p["rollback_to"], validate_only=p["validate_only"])
-    except (SpecError, ReleaseError) as exc:
-        module.fail_json(msg=str(exc), changed=False)
-    except instance.InstanceError as exc:
-        res = dict(exc.result)
-        res.pop("msg", None)
-        module.fail_json(msg=str(exc), failed_resources=exc.details, **res)
-    except k8s_apply.ApplyError as exc:
-        module.fail_json(msg=str(exc), details=exc.details)
+            return instance.absent(engine, p["spec"], delete_filestore=p["delete_filestore"])
+        return instance.present(
+            engine, p["spec"], secrets=p["secrets"], prune=p["prune"], wait=p["wait"],
+            timeout=p["wait_timeout"], release_info=p["release"], history_limit=p["history_limit"],
+            rollback_to=p["rollback_to"], validate_only=p["validate_only"])
+
+    result = k8s_module.run(module, call, failure_key="failed_resources")
     module.exit_json(**result)
 
 

@@ -94,11 +94,10 @@ failure:
   returned: failure
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.erpops.odoo.plugins.module_utils.k8s import apply as k8s_apply
+from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.erpops.odoo.plugins.module_utils.k8s import instance
+from ansible_collections.erpops.odoo.plugins.module_utils.k8s import module as k8s_module
 from ansible_collections.erpops.odoo.plugins.module_utils.k8s.args import SPEC_ARG, argspec
-from ansible_collections.erpops.odoo.plugins.module_utils.k8s.spec import SpecError
 
 
 def main():
@@ -113,20 +112,10 @@ def main():
             **SPEC_ARG),
         supports_check_mode=True,
     )
-    if not k8s_apply.HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(k8s_apply.KUBERNETES_IMPORT_ERROR))
     p = module.params
-    try:
-        engine = k8s_apply.Engine(k8s_apply.new_client(p["kubeconfig"], p["context"]), check_mode=module.check_mode)
-        result = instance.update_modules(engine, p["spec"], p["modules"], p["suffix"], pod_labels=p["pod_labels"],
-                                         stop_cron=p["stop_cron"], timeout=p["timeout"], cron_timeout=p["cron_timeout"])
-    except SpecError as exc:
-        module.fail_json(msg=str(exc), changed=False)
-    except instance.InstanceError as exc:
-        res = dict(exc.result)
-        module.fail_json(msg=str(exc), failure=exc.details, **res)
-    except k8s_apply.ApplyError as exc:
-        module.fail_json(msg=str(exc), details=exc.details)
+    result = k8s_module.run(module, lambda engine: instance.update_modules(
+        engine, p["spec"], p["modules"], p["suffix"], pod_labels=p["pod_labels"], stop_cron=p["stop_cron"],
+        timeout=p["timeout"], cron_timeout=p["cron_timeout"]))
     module.exit_json(**result)
 
 
