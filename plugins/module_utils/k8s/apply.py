@@ -407,8 +407,8 @@ class Engine:
                 why = ("%s: %s" % (failed.get("reason"), failed.get("message")) if failed
                        else "not complete within %ds" % timeout)
                 pods = self.pod_report(meta["namespace"], "job-name=%s" % meta["name"])
-                raise ApplyError("update Job %s/%s failed: %s%s" % (meta["namespace"], meta["name"], why,
-                                                                    _summary({"pods": pods})),
+                raise ApplyError("Job %s/%s failed: %s%s" % (meta["namespace"], meta["name"], why,
+                                                             _summary({"pods": pods})),
                                  {"job": meta["name"], "namespace": meta["namespace"], "reason": why, "pods": pods})
             time.sleep(interval)
 

@@ -477,18 +477,13 @@ def _ingress(s: dict[str, Any], n: dict[str, str]) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------------- maintenance Jobs
-#: The one-shot commands run as Jobs from the web pods' template: ``kind -> (name infix, describe)``.
-JOB_KINDS = {"update": "update", "neutralize": "neutralize"}
 #: ``odoo neutralize`` exists from Odoo 16.0 on.
 NEUTRALIZE_MIN_VERSION = 16
 
 
 def job_name(s: dict[str, Any], kind: str, suffix: str) -> str:
-    return ("%s-%s-%s" % (s["instance"], JOB_KINDS[kind], suffix))[:63].rstrip("-")
-
-
-def update_job_name(s: dict[str, Any], suffix: str) -> str:
-    return job_name(s, "update", suffix)
+    """``<instance>-<kind>-<suffix>`` (``kind``: ``update`` or ``neutralize``), at most 63 characters."""
+    return ("%s-%s-%s" % (s["instance"], kind, suffix))[:63].rstrip("-")
 
 
 def job_args(s: dict[str, Any], kind: str, modules: list[str] | None = None) -> list[str]:
@@ -533,8 +528,3 @@ def render_job(raw_spec: dict[str, Any], kind: str, suffix: str, *, modules: lis
         "template": template,
     })
 
-
-def render_update_job(raw_spec: dict[str, Any], modules: list[str], suffix: str,
-                      pod_labels: dict[str, str] | None = None) -> dict[str, Any]:
-    """The module-update Job: ``odoo -u <modules> --stop-after-init`` (see :func:`render_job`)."""
-    return render_job(raw_spec, "update", suffix, modules=modules, pod_labels=pod_labels)

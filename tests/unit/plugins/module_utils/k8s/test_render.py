@@ -199,7 +199,7 @@ def test_secret_refs(base_spec: dict[str, Any]) -> None:
 
 
 def test_update_job(base_spec: dict[str, Any]) -> None:
-    job = rd.render_update_job(base_spec, ["sale", "stock"], "r3", pod_labels={"lab.erpops.io/fail": "true"})
+    job = rd.render_job(base_spec, "update", "r3", modules=["sale", "stock"], pod_labels={"lab.erpops.io/fail": "true"})
     validate_manifest(job)
     assert job["metadata"]["name"] == "acme-prod-update-r3"
     assert job["spec"]["backoffLimit"] == 0
@@ -209,7 +209,7 @@ def test_update_job(base_spec: dict[str, Any]) -> None:
     assert args[args.index("-u") + 1] == "sale,stock" and "--stop-after-init" in args
     assert args[args.index("-d") + 1] == "acme"
     with pytest.raises(sp.SpecError, match="field 'modules'"):
-        rd.render_update_job(base_spec, ["sale; rm -rf /"], "r3")
+        rd.render_job(base_spec, "update", "r3", modules=["sale; rm -rf /"])
 
 
 def test_neutralize_job_runs_the_image_command_with_the_instance_config(base_spec: dict[str, Any]) -> None:
