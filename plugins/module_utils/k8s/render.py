@@ -527,4 +527,3 @@ def render_job(raw_spec: dict[str, Any], kind: str, suffix: str, *, modules: lis
         "ttlSecondsAfterFinished": job["ttl_seconds_after_finished"],
         "template": template,
     })
-
